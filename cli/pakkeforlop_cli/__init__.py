@@ -1,0 +1,1 @@
+"""The ``pakkeforlop`` command-line application (Typer); all domain logic lives in the library."""

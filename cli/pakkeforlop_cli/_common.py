@@ -1,0 +1,64 @@
+"""Shared CLI plumbing: turning library errors into one line and exit code 2, writing tables."""
+
+from __future__ import annotations
+
+import functools
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import ParamSpec, TypeVar
+
+import polars as pl
+import typer
+from rich.console import Console
+
+from pakkeforlop.errors import PakkeforlopError
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+#: Exit code for unreadable input or wrong arguments (documented in README and --help).
+EXIT_USAGE = 2
+
+err_console = Console(stderr=True, highlight=False)
+out_console = Console(highlight=False)
+
+
+def guarded(func: Callable[P, R]) -> Callable[P, R]:
+    """Run a command body; a user mistake becomes one line on stderr and exit code 2."""
+
+    @functools.wraps(func)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        try:
+            return func(*args, **kwargs)
+        except PakkeforlopError as exc:
+            err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            raise typer.Exit(EXIT_USAGE) from None
+
+    return wrapper
+
+
+def fail(message: str) -> typer.Exit:
+    """Print a one-line usage error and return the exit to raise."""
+    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    return typer.Exit(EXIT_USAGE)
+
+
+def write_table(df: pl.DataFrame, path: Path, fmt: str | None = None) -> None:
+    """Write a table as CSV, Parquet, JSON (records) or XLSX, by ``fmt`` or the file suffix."""
+    kind = (fmt or path.suffix.lstrip(".") or "csv").lower()
+    if kind == "csv":
+        df.write_csv(path)
+    elif kind == "parquet":
+        df.write_parquet(path)
+    elif kind == "json":
+        df.write_json(path)
+    elif kind == "xlsx":
+        df.write_excel(path)
+    else:
+        raise fail(f"unknown output format {kind!r}; expected csv, parquet, json or xlsx")
+
+
+def stdout_is_terminal() -> bool:
+    """Whether standard output is an interactive terminal (progress and colour only then)."""
+    return sys.stdout.isatty()

@@ -1,0 +1,10 @@
+"""``pakkeforlop indicators``: not built yet."""
+
+from __future__ import annotations
+
+import typer
+
+
+def indicators_command() -> None:
+    """Not built yet."""
+    raise typer.Exit(2)

@@ -1,0 +1,10 @@
+"""``pakkeforlop report``: not built yet."""
+
+from __future__ import annotations
+
+import typer
+
+
+def report_command() -> None:
+    """Not built yet."""
+    raise typer.Exit(2)
