@@ -1,0 +1,217 @@
+"""From registrations to pathway instances (*forløp*): domain/extract-and-timeline.md §2.
+
+:func:`build_pathways` turns the canonical event table into the pathway table (one row per
+instance, :data:`~pakkeforlop.schema.PATHWAY_SCHEMA`), the findings that need the timeline, and
+what became of every registration.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import NamedTuple
+
+import polars as pl
+
+from pakkeforlop.codes import DEFAULT_EDITION, Catalogue, load_catalogue
+from pakkeforlop.findings import empty_findings
+from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA, PATHWAY_SCHEMA
+from pakkeforlop.timeline.assign import ASSIGNMENT, GROUP, assign_instances, order_events
+from pakkeforlop.timeline.checks import (
+    orphan_findings,
+    parallel_findings,
+    pathway_findings,
+    registration_findings,
+    type_validity_findings,
+)
+from pakkeforlop.timeline.milestones import INSTANCE, aggregate_instances, with_running_counts
+
+__all__ = ["ASSIGNMENT", "Timeline", "build_pathways"]
+
+
+class Timeline(NamedTuple):
+    """The pathways, the findings raised while building them, and each registration's fate."""
+
+    pathways: pl.LazyFrame
+    """One row per pathway instance, :data:`~pakkeforlop.schema.PATHWAY_SCHEMA`."""
+    findings: pl.LazyFrame
+    """Timeline findings, :data:`~pakkeforlop.schema.FINDINGS_SCHEMA`."""
+    assignments: pl.LazyFrame
+    """One row per input registration: ``source_file``, ``source_row``, ``patient_id``,
+    ``pathway_key`` (null unless assigned), ``assignment`` (assigned / orphan / ambiguous /
+    excluded: no patient, institution, date or event to place it by) and ``orphan_rule``."""
+
+
+def _settle(instances: pl.LazyFrame) -> pl.LazyFrame:
+    """Status, end of superseded instances (rule 5) and stable keys."""
+    by_type = [*GROUP, "_type"]
+    key = pl.when(pl.col("pathway_id").is_not_null()).then(pl.col("pathway_id")).otherwise(
+        pl.concat_str(
+            [
+                pl.col("patient_id"),
+                pl.col("institution_id"),
+                pl.col("_type").cast(pl.String),
+                pl.col("start_date").cast(pl.String),
+            ],
+            separator="|",
+        )
+    )
+    return (
+        instances.sort(list(INSTANCE), nulls_last=True)
+        .with_columns(
+            _next_start=pl.col("start_date").shift(-1).over(by_type),
+            pathway_type=pl.col("_type"),
+        )
+        .with_columns(
+            status=pl.when(pl.col("end_date").is_not_null())
+            .then(pl.lit("closed"))
+            .when(pl.col("_next_start").is_not_null())
+            .then(pl.lit("superseded"))
+            .otherwise(pl.lit("open"))
+            .cast(PATHWAY_SCHEMA["status"]),
+        )
+        .with_columns(
+            end_date=pl.when(pl.col("status") == "superseded")
+            .then(pl.col("_next_start") - pl.duration(days=1))
+            .otherwise(pl.col("end_date")),
+            _key=key,
+        )
+        .with_columns(_dup=pl.int_range(pl.len()).over("_key"))
+        .with_columns(
+            pathway_key=pl.when(pl.col("_dup") == 0)
+            .then(pl.col("_key"))
+            .otherwise(pl.format("{}#{}", pl.col("_key"), pl.col("_dup") + 1))
+        )
+    )
+
+
+def _chains(instances: pl.LazyFrame) -> pl.LazyFrame:
+    """``chain_id``: transfers (X-O, then a new start of the same type at another institution on
+    or after that end) link instances; the chain is named after its first instance."""
+    ordered = instances.sort(["patient_id", "pathway_type", "start_date", "pathway_key"])
+    by = ["patient_id", "pathway_type"]
+    continues = (
+        (pl.col("end_reason").shift(1).over(by) == "O")
+        & (pl.col("institution_id").shift(1).over(by) != pl.col("institution_id"))
+        & (pl.col("start_date") >= pl.col("end_date").shift(1).over(by))
+    ).fill_null(False)
+    return ordered.with_columns(
+        chain_id=pl.when(continues)
+        .then(pl.lit(None, dtype=pl.String))
+        .otherwise(pl.col("pathway_key"))
+        .forward_fill()
+        .over(by)
+    )
+
+
+def build_pathways(
+    events: pl.DataFrame | pl.LazyFrame,
+    *,
+    as_of: dt.date | None = None,
+    edition: str = DEFAULT_EDITION,
+    extension: str | Path | None = None,
+    catalogue: Catalogue | None = None,
+) -> Timeline:
+    """Reconstruct pathway instances from the canonical event table.
+
+    Rules 1–6 of domain/extract-and-timeline.md §2: a given ``pathway_id`` defines instances
+    (the rules then only check them); otherwise registrations are grouped by patient and
+    institution, ordered by date and the fixed same-day order (A, P, M, L, C, D, S, U, F, E, H, T,
+    X); each start (A) opens an instance of its type, a typeless registration joins the only open
+    instance, an end (X) closes it, a second start of the same type supersedes the open one.
+    The result does not depend on the row order of the input.
+
+    Args:
+        events: The canonical event table (:func:`pakkeforlop.read_extract`), eager or lazy.
+        as_of: Reference date: pathways without an end are open at this date, and it closes
+            their interval for the parallel-pathway check. Defaults to the latest event date.
+        edition: Code catalogue edition, for checking types supplied by the timeline.
+        extension: Catalogue extension file with local codes.
+        catalogue: An already loaded catalogue (wins over ``edition``/``extension``).
+
+    Returns:
+        A :class:`Timeline` of lazy frames (computed once; collecting them is cheap).
+
+    Examples:
+        >>> import datetime as dt, polars as pl
+        >>> from pakkeforlop.schema import CANONICAL_SCHEMA
+        >>> rows = [("p1", "inst", dt.date(2023, 1, d), e, o) for d, e, o in
+        ...         [(2, "A", None), (9, "M", None), (30, "C", "P"), (31, "U", "U")]]
+        >>> events = pl.DataFrame(
+        ...     [{"patient_id": p, "institution_id": i, "event_date": d, "pathway_type": "D11",
+        ...       "event": e, "outcome": o, "source_file": "x", "source_row": n}
+        ...      for n, (p, i, d, e, o) in enumerate(rows, 1)],
+        ...     schema={k: CANONICAL_SCHEMA[k] for k in ("patient_id", "institution_id",
+        ...     "event_date", "pathway_type", "event", "outcome", "source_file", "source_row")})
+        >>> tl = build_pathways(events)
+        >>> p = tl.pathways.collect().row(0, named=True)
+        >>> p["pathway_key"], p["final_decision_date"], p["plan_date"], p["status"]
+        ('p1|inst|D11|2023-01-02', datetime.date(2023, 1, 30), datetime.date(2023, 1, 31), 'open')
+    """
+    lf = events.lazy()
+    names = lf.collect_schema().names()
+    missing = [c for c in ("source_file", "source_row", "code", "pathway_id") if c not in names]
+    if missing:
+        lf = lf.with_columns(pl.lit(None, dtype=CANONICAL_SCHEMA[c]).alias(c) for c in missing)
+    for optional in (
+        "care_level", "health_trust", "health_region", "municipality", "residence_trust",
+        "residence_region", "sex", "birth_year", "age",
+    ):
+        if optional not in names:
+                lf = lf.with_columns(pl.lit(None, dtype=CANONICAL_SCHEMA[optional]).alias(optional))
+    cat = catalogue or load_catalogue(edition, extension=extension)
+
+    ordered = order_events(lf).collect()
+    if as_of is None:
+        latest = ordered.filter(pl.col("_usable"))["event_date"].max()
+        as_of = latest if isinstance(latest, dt.date) else dt.date.today()
+    assigned_all = assign_instances(ordered)
+
+    rows = with_running_counts(assigned_all.lazy().filter(pl.col("assignment") == "assigned"))
+    instances = _chains(_settle(aggregate_instances(rows))).collect()
+    keys = instances.lazy().select(*INSTANCE, "pathway_key")
+    rows_keyed = rows.join(keys, on=list(INSTANCE), how="left", nulls_equal=True)
+
+    findings = pl.concat(
+        [
+            empty_findings().lazy(),
+            *registration_findings(rows_keyed),
+            orphan_findings(assigned_all.lazy().filter(pl.col("orphan_rule").is_not_null())),
+            *pathway_findings(instances.lazy()),
+            parallel_findings(instances.lazy(), as_of),
+            type_validity_findings(rows_keyed, cat),
+        ]
+    ).collect()
+
+    per_pathway = (
+        findings.lazy()
+        .filter(pl.col("pathway_key").is_not_null())
+        .group_by("pathway_key")
+        .agg(findings=pl.col("rule_id").unique(maintain_order=True))
+    )
+    pathways = (
+        instances.lazy()
+        .join(per_pathway, on="pathway_key", how="left")
+        .with_columns(pl.col("findings").fill_null([]))
+        .select([pl.col(n).cast(t) for n, t in PATHWAY_SCHEMA.items()])
+        .sort("pathway_key")
+        .collect()
+    )
+    assignments = (
+        assigned_all.lazy()
+        .join(keys, on=list(INSTANCE), how="left", nulls_equal=True)
+        .select(
+            "source_file",
+            "source_row",
+            "patient_id",
+            pl.when(pl.col("assignment") == "assigned").then(pl.col("pathway_key")),
+            "assignment",
+            "orphan_rule",
+        )
+        .collect()
+    )
+    return Timeline(
+        pathways=pathways.lazy(),
+        findings=findings.select(list(FINDINGS_SCHEMA.names())).lazy(),
+        assignments=assignments.lazy(),
+    )

@@ -1,0 +1,233 @@
+"""Register checks that need the timeline (kodeverk 9329, domain/codes.md §6) as findings.
+
+Registration-level findings carry the offending registration's file and row; pathway-level ones
+(216, superseded, parallel, extended assessment without a second decision) carry the pathway's
+start (A) row, so every finding points at a line the user can open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from pakkeforlop.codes import Catalogue
+from pakkeforlop.findings import finding_rows
+
+__all__ = [
+    "orphan_findings",
+    "parallel_findings",
+    "pathway_findings",
+    "registration_findings",
+    "type_validity_findings",
+]
+
+_ev = pl.col("event")
+_where = pl.format("{} row {}", pl.col("source_file"), pl.col("source_row"))
+
+
+def _msg(text: str, *cols: str | pl.Expr) -> pl.Expr:
+    return pl.format("{}: " + text, _where, *cols)
+
+
+def registration_findings(rows: pl.LazyFrame) -> list[pl.LazyFrame]:
+    """208, 211, 221, 222, 223 and the decision-count rules, on assigned rows with running counts."""
+    c_before = pl.col("_c_before")
+    m_before = pl.col("_m_before")
+    direct = (c_before == 0) & pl.col("outcome").is_in(["P", "T"])
+    date = pl.col("event_date")
+    checks: list[tuple[str, pl.Expr, pl.Expr]] = [
+        (
+            "decision_without_attendance",
+            (_ev == "C") & (m_before == 0) & ~direct,
+            _msg(
+                "clinical decision (C-{}) on {} without an earlier first attendance (M), and not"
+                " a direct-to-treatment decision (C-P or C-T)",
+                pl.col("outcome").fill_null("?"),
+                date,
+            ),
+        ),
+        (
+            "attendance_after_decision",
+            (_ev == "M") & (c_before > 0),
+            _msg("first attendance (M) on {} comes after the clinical decision (C)", date),
+        ),
+        (
+            "evaluation_without_decision",
+            (_ev == "E") & (c_before == 0),
+            _msg("evaluation point (E) on {} without an earlier clinical decision (C)", date),
+        ),
+        (
+            "feedback_without_decision",
+            (_ev == "F") & (c_before == 0),
+            _msg("feedback to referrer (F) on {} without an earlier clinical decision (C)", date),
+        ),
+        (
+            "onset_after_decision",
+            (_ev == "P") & (c_before > 0),
+            _msg("onset of psychotic symptoms (P) on {} after the clinical decision (C)", date),
+        ),
+        (
+            "too_many_decisions",
+            (_ev == "C") & (c_before >= 2),
+            _msg("clinical decision (C) on {} is number {} in the pathway; at most two are allowed",
+                 date, c_before + 1),
+        ),
+        (
+            "second_decision_without_extended",
+            (_ev == "C") & (c_before == 1) & (pl.col("_first_c_outcome").fill_null("") != "U"),
+            _msg(
+                "second clinical decision (C) on {} although the first (C-{}) did not call for"
+                " extended assessment (C-U)",
+                date,
+                pl.col("_first_c_outcome").fill_null("?"),
+            ),
+        ),
+    ]
+    return [
+        finding_rows(rows.filter(cond), rule_id, message, column="event", value=pl.col("code"))
+        for rule_id, cond, message in checks
+    ]
+
+
+def orphan_findings(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """No start, after the end (225), ambiguous: one finding per unassigned usable registration."""
+    rule_message = {
+        "no_start": "registration {} on {} comes before any start (A) of a pathway of this type at"
+        " institution {}; it belongs to no pathway",
+        "event_after_end": "registration {} on {} comes after the end (X) that closed the pathway"
+        " at institution {}, before any new start (A)",
+        "ambiguous_event": "registration {} on {} has no pathway type and several pathways of"
+        " different types are open at institution {}; it is not assigned",
+    }
+    parts = []
+    for rule_id, text in rule_message.items():
+        flagged = rows.filter(pl.col("orphan_rule") == rule_id)
+        message = _msg(
+            text,
+            pl.col("code").fill_null(pl.col("event").cast(pl.String)),
+            pl.col("event_date"),
+            pl.col("institution_id"),
+        )
+        parts.append(finding_rows(flagged, rule_id, message, column="event", value=pl.col("code")))
+    return pl.concat(parts)
+
+
+def pathway_findings(instances: pl.LazyFrame) -> list[pl.LazyFrame]:
+    """216, superseded and extended assessment without a second decision, on the start row."""
+    at_start = instances.with_columns(
+        source_file=pl.col("_start_file"), source_row=pl.col("_start_row")
+    )
+    checks: list[tuple[str, pl.Expr, pl.Expr, str | None, pl.Expr | None]] = [
+        (
+            "adult_in_child_pathway",
+            (pl.col("pathway_type") == "D12") & (pl.col("age_at_start") >= 18),
+            _msg("D12 (children and youth) pathway started on {} for a patient aged {}",
+                 pl.col("start_date"), pl.col("age_at_start")),
+            "age",
+            pl.col("age_at_start"),
+        ),
+        (
+            "superseded",
+            pl.col("status") == "superseded",
+            _msg("a new start (A) of {} on {} while this pathway (started {}) was open; it is"
+                 " taken to end the day before",
+                 pl.col("pathway_type"), pl.col("_next_start"), pl.col("start_date")),
+            "event",
+            None,
+        ),
+        (
+            "extended_without_second_decision",
+            (pl.col("status") == "closed")
+            & pl.col("extended_assessment")
+            & (pl.col("decision_count") == 1),
+            _msg("pathway closed on {} after a decision for extended assessment (C-U) on {}"
+                 " without a second clinical decision",
+                 pl.col("end_date"), pl.col("first_decision_date")),
+            "event",
+            None,
+        ),
+    ]
+    return [
+        finding_rows(at_start.filter(cond), rule_id, message, column=column, value=value)
+        for rule_id, cond, message, column, value in checks
+    ]
+
+
+def parallel_findings(instances: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
+    """224: a pathway overlapping another pathway of the same patient (any institution).
+
+    Intervals are [start, end]; an open pathway runs to the reference date. Overlap is strict,
+    so a same-day hand-over (an end and a new start on one day) is not parallel, and pathways of
+    one transfer chain are never parallel to each other.
+    """
+    spans = instances.select(
+        "patient_id",
+        "pathway_key",
+        "chain_id",
+        "pathway_type",
+        "institution_id",
+        "start_date",
+        pl.col("end_date").fill_null(as_of).alias("_until"),
+        source_file=pl.col("_start_file"),
+        source_row=pl.col("_start_row"),
+    )
+    other = spans.select(
+        "patient_id",
+        pl.col("pathway_key").alias("_other_key"),
+        pl.col("chain_id").alias("_other_chain"),
+        pl.col("pathway_type").alias("_other_type"),
+        pl.col("institution_id").alias("_other_inst"),
+        pl.col("start_date").alias("_other_start"),
+        pl.col("_until").alias("_other_until"),
+    )
+    pairs = (
+        spans.join(other, on="patient_id")
+        .filter(
+            (pl.col("pathway_key") != pl.col("_other_key"))
+            & (pl.col("chain_id") != pl.col("_other_chain"))
+            & (pl.col("start_date") < pl.col("_other_until"))
+            & (pl.col("_other_start") < pl.col("_until"))
+        )
+        .group_by("pathway_key")
+        .agg(
+            pl.exclude("pathway_key").first(),
+        )
+    )
+    message = _msg(
+        "pathway {} at institution {} (from {}) overlaps pathway {} at institution {} (from {})",
+        pl.col("pathway_type"),
+        pl.col("institution_id"),
+        pl.col("start_date"),
+        pl.col("_other_type"),
+        pl.col("_other_inst"),
+        pl.col("_other_start"),
+    )
+    return finding_rows(pairs, "parallel_pathways", message, column="pathway_type")
+
+
+def type_validity_findings(rows: pl.LazyFrame, catalogue: Catalogue) -> pl.LazyFrame:
+    """Registrations whose type the timeline supplied (split layout) but which it does not allow.
+
+    The reader checks rows that carry a type; typeless rows can only be checked once they have
+    joined a pathway (domain/codes.md §5).
+    """
+    valid = catalogue.combined_table.lazy().select(
+        pl.col("pathway_type").alias("_type"), "event", "outcome", _valid=pl.lit(True)
+    )
+    # Pairs no type allows were flagged by the reader already (missing or unexpected outcome).
+    some_type = catalogue.combined_table.lazy().select("event", "outcome").unique()
+    filled = rows.filter(pl.col("pathway_type").is_null() & pl.col("_type").is_not_null()).join(
+        some_type, on=["event", "outcome"], how="semi", nulls_equal=True
+    )
+    bad = filled.join(valid, on=["_type", "event", "outcome"], how="left", nulls_equal=True).filter(
+        pl.col("_valid").is_null()
+    )
+    message = _msg(
+        "event {}{} is not valid for pathway type {} (the type of the pathway it joins)",
+        pl.col("event"),
+        pl.col("outcome").fill_null(""),
+        pl.col("_type"),
+    )
+    return finding_rows(bad, "code_invalid_for_type", message, column="event",
+                        value=pl.format("{}{}", pl.col("event"), pl.col("outcome").fill_null("")))

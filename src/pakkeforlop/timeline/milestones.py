@@ -1,0 +1,127 @@
+"""One row per pathway instance with its milestone dates (domain/extract-and-timeline.md §2).
+
+Works on the assigned, ordered registrations of :mod:`pakkeforlop.timeline.assign`; every
+"first X" is the first in that order (date, then the fixed same-day event order).
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+import polars as pl
+
+from pakkeforlop.schema import AGE_GROUPS, PATHWAY_SCHEMA
+from pakkeforlop.timeline.assign import GROUP
+
+__all__ = ["INSTANCE", "aggregate_instances", "age_group", "with_running_counts"]
+
+#: The columns that identify one instance among the assigned rows.
+INSTANCE: Final = (*GROUP, "_type", "_k")
+
+#: Events after which a registration cannot be the start of treatment (see ``treatment_start``).
+_NOT_TREATMENT: Final = ("D", "H", "X")
+
+_ev = pl.col("event")
+_oc = pl.col("outcome")
+_date = pl.col("event_date")
+
+
+def with_running_counts(assigned: pl.LazyFrame) -> pl.LazyFrame:
+    """Add, per row, how many M, C and D came before it in its instance (strictly before).
+
+    These drive both the milestones (treatment start after detox) and the register checks
+    (M after C, E without C, ...).
+    """
+    counts = {}
+    for letter in ("M", "C", "D"):
+        flag = (_ev == letter).cast(pl.Int32)
+        counts[f"_{letter.lower()}_before"] = (flag.cum_sum() - flag).over(list(INSTANCE))
+    return assigned.with_columns(**counts).with_columns(
+        _first_c_outcome=_oc.filter(_ev == "C").first().over(list(INSTANCE))
+    )
+
+
+def age_group(age: pl.Expr) -> pl.Expr:
+    """The default age group label of an age (domain/extract-and-timeline.md §2).
+
+    Examples:
+        >>> import polars as pl
+        >>> pl.select(age_group(pl.lit(17, dtype=pl.Int16))).item()
+        '13-17'
+    """
+    expr = pl.when(age.is_null()).then(pl.lit(None, dtype=pl.String))
+    for label, low, high in AGE_GROUPS:
+        expr = expr.when(age.is_between(low, high)).then(pl.lit(label))
+    return expr.otherwise(pl.lit(None, dtype=pl.String))
+
+
+def _first(col: str | pl.Expr, cond: pl.Expr) -> pl.Expr:
+    expr = pl.col(col) if isinstance(col, str) else col
+    return expr.filter(cond).first()
+
+
+def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
+    """Collapse the assigned rows (with running counts) to one row per instance.
+
+    Returns the instance keys plus every milestone of :data:`~pakkeforlop.schema.PATHWAY_SCHEMA`
+    that can be read off its own registrations, and the source position of its start (A) row.
+    Status, end of superseded instances, keys and chains are settled by the caller.
+    """
+    final_c = (_ev == "C") & (_oc.fill_null("") != "U")
+    after_detox = (pl.col("_d_before") > 0) & ~_ev.is_in(_NOT_TREATMENT)
+    is_a = _ev == "A"
+    strata = (
+        "health_trust",
+        "health_region",
+        "municipality",
+        "residence_trust",
+        "residence_region",
+        "sex",
+    )
+    first_c_pos = _first("_pos", _ev == "C")
+    first_m_pos = _first("_pos", _ev == "M")
+    return assigned.group_by(list(INSTANCE)).agg(
+        *(pl.col(s).drop_nulls().first().alias(s) for s in strata),
+        _age_a=_first("age", is_a),
+        _birth_year=pl.col("birth_year").drop_nulls().first(),
+        start_date=_first("event_date", is_a),
+        _start_file=_first("source_file", is_a),
+        _start_row=_first("source_row", is_a),
+        _start_pos=_first("_pos", is_a),
+        first_attendance_date=_first("event_date", _ev == "M"),
+        first_decision_date=_first("event_date", _ev == "C"),
+        first_decision_outcome=_first("outcome", _ev == "C"),
+        final_decision_date=_first("event_date", final_c),
+        final_decision_outcome=_first("outcome", final_c),
+        decision_count=(_ev == "C").sum().cast(pl.UInt32),
+        direct_to_treatment=first_c_pos.is_not_null()
+        & (first_m_pos.is_null() | (first_m_pos > first_c_pos)),
+        detox_end_date=_first("event_date", _ev == "D"),
+        treatment_start_date=_first("event_date", after_detox),
+        treatment_start_care_level=_first("care_level", after_detox),
+        evaluation_dates=_date.filter(_ev == "E"),
+        evaluation_care_levels=pl.col("care_level").filter(_ev == "E"),
+        evaluation_count=(_ev == "E").sum().cast(pl.UInt32),
+        first_evaluation_date=_first("event_date", _ev == "E"),
+        plan_date=_first("event_date", (_ev == "U") & (_oc == "U")),
+        information_date=_first("event_date", (_ev == "U") & (_oc == "B")),
+        feedback_tool=((_ev == "U") & (_oc == "F")).any(),
+        standard_tool=((_ev == "U") & (_oc == "V")).any(),
+        activity_outcomes=_oc.filter(_ev == "U").drop_nulls().unique().sort(),
+        collaboration=pl.when(((_ev == "S") & (_oc == "M")).any())
+        .then(pl.lit("M"))
+        .when(((_ev == "S") & (_oc == "I")).any())
+        .then(pl.lit("I")),
+        referrer_feedback_date=_first("event_date", _ev == "F"),
+        postponements=(_ev == "L").sum().cast(pl.UInt32),
+        help_needed=_oc.filter(_ev == "H").last(),
+        end_date=_first("event_date", _ev == "X"),
+        end_reason=_first("outcome", _ev == "X"),
+        care_level=_first("care_level", final_c),
+        event_count=pl.len().cast(pl.UInt32),
+    ).with_columns(
+        age_at_start=pl.coalesce(
+            "_age_a", pl.col("start_date").dt.year() - pl.col("_birth_year")
+        ).cast(PATHWAY_SCHEMA["age_at_start"]),
+        extended_assessment=pl.col("first_decision_outcome") == "U",
+    ).with_columns(age_group=age_group(pl.col("age_at_start")))
