@@ -1,0 +1,334 @@
+"""The validate-stage rules: plausibility of pathways and data-quality signals per unit.
+
+The reader and the timeline report the register's own checks (domain/codes.md §6) and the
+reconstruction findings (domain/extract-and-timeline.md §2). These rules add what only a view of
+the whole extract shows: pathways open far longer than plausible, and institutions whose
+registrations look incomplete. All limits are options (:class:`ValidationThresholds`); the domain
+notes give none of them, so the defaults are our own choice [DERIVED].
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+
+from pakkeforlop.findings import finding_rows
+from pakkeforlop.validate._report import ValidationThresholds
+
+__all__ = [
+    "last_complete_month",
+    "open_too_long",
+    "start_rows",
+    "unit_never_registers",
+    "unit_sudden_drop",
+    "validate_stage_findings",
+]
+
+
+def start_rows(events: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
+    """The source row of each start (A), keyed like the pathway it opens.
+
+    Used to point pathway-level findings at the line a user can open (the A row), as the
+    timeline's pathway-level findings do.
+
+    Args:
+        events: The canonical event table.
+
+    Returns:
+        Columns ``patient_id``, ``institution_id``, ``pathway_type``, ``start_date``,
+        ``source_file``, ``source_row`` (the first such row when a start is duplicated).
+    """
+    return (
+        events.lazy()
+        .filter(pl.col("event") == "A")
+        .group_by(
+            "patient_id",
+            "institution_id",
+            pl.col("pathway_type").cast(pl.String),
+            pl.col("event_date").alias("start_date"),
+        )
+        .agg(pl.col("source_file", "source_row").sort_by("source_file", "source_row").first())
+    )
+
+
+def open_too_long(
+    pathways: pl.LazyFrame | pl.DataFrame,
+    *,
+    as_of: dt.date,
+    limit_days: int = 1095,
+    events: pl.LazyFrame | pl.DataFrame | None = None,
+) -> pl.LazyFrame:
+    """Findings ``open_too_long``: open pathways that started more than ``limit_days`` ago.
+
+    A pathway is *open* when it has no end (X) by the reference date (domain/extract-and-timeline.md
+    §2). No rule says how long a pathway may last; three years is our default [DERIVED].
+
+    Args:
+        pathways: The pathway table (:data:`~pakkeforlop.schema.PATHWAY_SCHEMA`; uses
+            ``pathway_key``, ``patient_id``, ``status`` and ``start_date``).
+        as_of: The reference date the age of the pathway is measured to.
+        limit_days: The longest plausible time open, in calendar days.
+        events: The event table the pathways were built from; when given, each finding points
+            at the pathway's start (A) row.
+
+    Returns:
+        One finding per pathway, about its ``start_date``.
+
+    Examples:
+        >>> import datetime as dt
+        >>> p = pl.LazyFrame(
+        ...     {
+        ...         "pathway_key": ["a", "b", "c"],
+        ...         "status": ["open", "open", "closed"],
+        ...         "start_date": [dt.date(2019, 1, 1), dt.date(2022, 1, 1), dt.date(2019, 1, 1)],
+        ...     }
+        ... )
+        >>> open_too_long(p, as_of=dt.date(2023, 1, 1)).collect()["pathway_key"].to_list()
+        ['a']
+    """
+    days = (pl.lit(as_of, dtype=pl.Date) - pl.col("start_date")).dt.total_days()
+    flagged = pathways.lazy().filter(
+        (pl.col("status").cast(pl.String) == "open")
+        & pl.col("start_date").is_not_null()
+        & (days > limit_days)
+    )
+    if events is not None:
+        keys = ["patient_id", "institution_id", "pathway_type", "start_date"]
+        flagged = flagged.with_columns(pl.col("pathway_type").cast(pl.String)).join(
+            start_rows(events), on=keys, how="left", nulls_equal=True
+        )
+    message = pl.format(
+        "pathway open for {} days on {} (limit {} days)",
+        days,
+        pl.lit(as_of.isoformat()),
+        pl.lit(limit_days),
+    )
+    return finding_rows(
+        flagged, "open_too_long", message, column="start_date", value=pl.col("start_date")
+    )
+
+
+def unit_never_registers(
+    pathways: pl.LazyFrame | pl.DataFrame,
+    *,
+    min_pathways: int = 20,
+    treatment_outcomes: tuple[str, ...] = ("P", "T"),
+) -> pl.LazyFrame:
+    """Findings ``unit_never_registers``: institutions that never register a plan or an evaluation.
+
+    Among an institution's closed pathways whose final clinical decision was a treatment decision
+    (C-P or C-T, domain/indicators.md §3), none has a treatment plan made with the patient (U-U,
+    ``plan_date``) or none has an evaluation point (E, ``evaluation_count``). Such a unit most
+    likely does not register the code at all, which biases the involvement and coordination
+    indicators. Only institutions with at least ``min_pathways`` such pathways are judged.
+
+    Args:
+        pathways: The pathway table (uses ``institution_id``, ``status``,
+            ``final_decision_outcome``, ``plan_date`` and ``evaluation_count``).
+        min_pathways: The fewest closed treatment pathways an institution must have.
+        treatment_outcomes: Final-decision outcomes that count as a treatment decision.
+
+    Returns:
+        Up to two findings per institution (one for U-U, one for E), about ``institution_id``.
+
+    Examples:
+        >>> import datetime as dt
+        >>> p = pl.LazyFrame(
+        ...     {
+        ...         "institution_id": ["u1"] * 3 + ["u2"] * 3,
+        ...         "status": ["closed"] * 6,
+        ...         "final_decision_outcome": ["P"] * 6,
+        ...         "plan_date": [None] * 3 + [dt.date(2020, 1, 1)] * 3,
+        ...         "evaluation_count": [1, 0, 0, 0, 0, 0],
+        ...     }
+        ... )
+        >>> f = unit_never_registers(p, min_pathways=3).collect()
+        >>> f["value"].to_list()
+        ['u1', 'u2']
+        >>> for message in f["message"]:  # doctest: +NORMALIZE_WHITESPACE
+        ...     print(message)
+        institution u1: none of 3 closed pathways with a treatment decision has a treatment plan
+        made with the patient (U-U)
+        institution u2: none of 3 closed pathways with a treatment decision has an evaluation
+        point (E)
+    """
+    per_unit = (
+        pathways.lazy()
+        .filter(
+            (pl.col("status").cast(pl.String) == "closed")
+            & pl.col("final_decision_outcome").is_in(list(treatment_outcomes))
+            & pl.col("institution_id").is_not_null()
+        )
+        .group_by("institution_id")
+        .agg(
+            pl.len().alias("pathways"),
+            pl.col("plan_date").is_not_null().sum().alias("plans"),
+            (pl.col("evaluation_count").fill_null(0) > 0).sum().alias("evaluated"),
+        )
+        .filter(pl.col("pathways") >= min_pathways)
+    )
+
+    def missing(count: str, what: str) -> pl.LazyFrame:
+        message = pl.format(
+            "institution {}: none of {} closed pathways with a treatment decision has {}",
+            pl.col("institution_id"),
+            pl.col("pathways"),
+            pl.lit(what),
+        )
+        return finding_rows(
+            per_unit.filter(pl.col(count) == 0),
+            "unit_never_registers",
+            message,
+            column="institution_id",
+            value=pl.col("institution_id"),
+        )
+
+    return pl.concat(
+        [
+            missing("plans", "a treatment plan made with the patient (U-U)"),
+            missing("evaluated", "an evaluation point (E)"),
+        ]
+    ).sort("value", "message")
+
+
+def last_complete_month(as_of: dt.date) -> dt.date:
+    """The first day of the last calendar month that ends on or before ``as_of``.
+
+    The month holding the reference date is incomplete unless the reference date is its last
+    day, and an incomplete month would look like a drop.
+
+    Args:
+        as_of: The reference date.
+
+    Returns:
+        The first day of that month.
+
+    Examples:
+        >>> last_complete_month(dt.date(2021, 3, 31)), last_complete_month(dt.date(2021, 3, 30))
+        (datetime.date(2021, 3, 1), datetime.date(2021, 2, 1))
+        >>> last_complete_month(dt.date(2021, 1, 15))
+        datetime.date(2020, 12, 1)
+    """
+    after = as_of + dt.timedelta(days=1)
+    year, month = (after.year, after.month - 1) if after.month > 1 else (after.year - 1, 12)
+    return dt.date(year, month, 1)
+
+
+def unit_sudden_drop(
+    events: pl.LazyFrame | pl.DataFrame,
+    *,
+    as_of: dt.date,
+    drop_share: float = 0.7,
+    min_count: int = 50,
+) -> pl.LazyFrame:
+    """Findings ``unit_sudden_drop``: an institution's monthly registrations fell sharply.
+
+    Registrations (rows of the event table) are counted per institution and calendar month, from
+    the institution's first month to the last complete month before the reference date; months
+    without any registration count as zero, so a unit that stopped registering is found. A month
+    is flagged when the month before had at least ``min_count`` registrations and the count fell
+    by more than ``drop_share`` of it. Registrations after ``as_of`` are left out (the reader
+    reports them).
+
+    Args:
+        events: The canonical event table (uses ``institution_id`` and ``event_date``).
+        as_of: The reference date.
+        drop_share: The fall, as a share of the earlier month, that counts as sudden.
+        min_count: The fewest registrations the earlier month must have.
+
+    Returns:
+        One finding per institution and month of a drop, about ``institution_id``.
+
+    Examples:
+        >>> import datetime as dt
+        >>> days = [dt.date(2021, 1, 5)] * 10 + [dt.date(2021, 2, 5)] * 2
+        >>> days += [dt.date(2021, 3, 5)] * 2
+        >>> ev = pl.LazyFrame({"institution_id": ["u1"] * 14, "event_date": days})
+        >>> f = unit_sudden_drop(ev, as_of=dt.date(2021, 3, 31), min_count=10).collect()
+        >>> f["message"].to_list()
+        ['institution u1: 2 registrations in 2021-02, down 80 % from 10 in 2021-01']
+    """
+    last = last_complete_month(as_of)
+    monthly = (
+        events.lazy()
+        .filter(
+            pl.col("institution_id").is_not_null()
+            & pl.col("event_date").is_not_null()
+            & (pl.col("event_date") <= as_of)
+        )
+        .select("institution_id", pl.col("event_date").dt.truncate("1mo").alias("month"))
+        .filter(pl.col("month") <= last)
+        .group_by("institution_id", "month")
+        .agg(pl.len().cast(pl.Int64).alias("count"))
+    )
+    grid = (
+        monthly.group_by("institution_id")
+        .agg(pl.col("month").min().alias("first"))
+        .select(
+            "institution_id",
+            pl.date_ranges("first", pl.lit(last, dtype=pl.Date), "1mo").alias("month"),
+        )
+        .explode("month")
+    )
+    flagged = (
+        grid.join(monthly, on=["institution_id", "month"], how="left")
+        .with_columns(pl.col("count").fill_null(0))
+        .sort("institution_id", "month")
+        .with_columns(
+            pl.col("count").shift(1).over("institution_id").alias("before"),
+            pl.col("month").shift(1).over("institution_id").alias("month_before"),
+        )
+        .filter(
+            (pl.col("before") >= min_count)
+            & ((pl.col("before") - pl.col("count")) > drop_share * pl.col("before"))
+        )
+    )
+    message = pl.format(
+        "institution {}: {} registrations in {}, down {} % from {} in {}",
+        pl.col("institution_id"),
+        pl.col("count"),
+        pl.col("month").dt.strftime("%Y-%m"),
+        (100 * (pl.col("before") - pl.col("count")) / pl.col("before")).round(0).cast(pl.Int64),
+        pl.col("before"),
+        pl.col("month_before").dt.strftime("%Y-%m"),
+    )
+    return finding_rows(
+        flagged,
+        "unit_sudden_drop",
+        message,
+        column="institution_id",
+        value=pl.col("institution_id"),
+    )
+
+
+def validate_stage_findings(
+    events: pl.LazyFrame | pl.DataFrame,
+    pathways: pl.LazyFrame | pl.DataFrame,
+    *,
+    as_of: dt.date,
+    thresholds: ValidationThresholds | None = None,
+) -> pl.LazyFrame:
+    """Every validate-stage finding (open too long, unit never registers, unit sudden drop).
+
+    Args:
+        events: The canonical event table.
+        pathways: The pathway table built from it.
+        as_of: The reference date.
+        thresholds: The limits (defaults of :class:`ValidationThresholds` when ``None``).
+
+    Returns:
+        A lazy findings table; pathway-level findings point at the pathway's start (A) row.
+    """
+    t = thresholds or ValidationThresholds()
+    return pl.concat(
+        [
+            open_too_long(pathways, as_of=as_of, limit_days=t.open_limit_days, events=events),
+            unit_never_registers(
+                pathways, min_pathways=t.unit_min_pathways, treatment_outcomes=t.treatment_outcomes
+            ),
+            unit_sudden_drop(
+                events, as_of=as_of, drop_share=t.unit_drop_share, min_count=t.unit_drop_min_count
+            ),
+        ]
+    )
