@@ -45,15 +45,19 @@ class Timeline(NamedTuple):
 def _settle(instances: pl.LazyFrame) -> pl.LazyFrame:
     """Status, end of superseded instances (rule 5) and stable keys."""
     by_type = [*GROUP, "_type"]
-    key = pl.when(pl.col("pathway_id").is_not_null()).then(pl.col("pathway_id")).otherwise(
-        pl.concat_str(
-            [
-                pl.col("patient_id"),
-                pl.col("institution_id"),
-                pl.col("_type").cast(pl.String),
-                pl.col("start_date").cast(pl.String),
-            ],
-            separator="|",
+    key = (
+        pl.when(pl.col("pathway_id").is_not_null())
+        .then(pl.col("pathway_id"))
+        .otherwise(
+            pl.concat_str(
+                [
+                    pl.col("patient_id"),
+                    pl.col("institution_id"),
+                    pl.col("_type").cast(pl.String),
+                    pl.col("start_date").cast(pl.String),
+                ],
+                separator="|",
+            )
         )
     )
     return (
@@ -87,7 +91,8 @@ def _settle(instances: pl.LazyFrame) -> pl.LazyFrame:
 
 def _chains(instances: pl.LazyFrame) -> pl.LazyFrame:
     """``chain_id``: transfers (X-O, then a new start of the same type at another institution on
-    or after that end) link instances; the chain is named after its first instance."""
+    or after that end) link instances; the chain is named after its first instance.
+    """
     ordered = instances.sort(["patient_id", "pathway_type", "start_date", "pathway_key"])
     by = ["patient_id", "pathway_type"]
     continues = (
@@ -154,11 +159,18 @@ def build_pathways(
     if missing:
         lf = lf.with_columns(pl.lit(None, dtype=CANONICAL_SCHEMA[c]).alias(c) for c in missing)
     for optional in (
-        "care_level", "health_trust", "health_region", "municipality", "residence_trust",
-        "residence_region", "sex", "birth_year", "age",
+        "care_level",
+        "health_trust",
+        "health_region",
+        "municipality",
+        "residence_trust",
+        "residence_region",
+        "sex",
+        "birth_year",
+        "age",
     ):
         if optional not in names:
-                lf = lf.with_columns(pl.lit(None, dtype=CANONICAL_SCHEMA[optional]).alias(optional))
+            lf = lf.with_columns(pl.lit(None, dtype=CANONICAL_SCHEMA[optional]).alias(optional))
     cat = catalogue or load_catalogue(edition, extension=extension)
 
     ordered = order_events(lf).collect()
@@ -208,6 +220,7 @@ def build_pathways(
             "assignment",
             "orphan_rule",
         )
+        .sort("source_file", "source_row", nulls_last=True)
         .collect()
     )
     return Timeline(

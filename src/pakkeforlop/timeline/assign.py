@@ -96,9 +96,7 @@ def _resolve_typeless(multi: pl.DataFrame) -> pl.DataFrame:
     for _ in range(_MAX_PASSES):
         typed = _typed_instances(frame.lazy())
         intervals = _open_intervals(typed)
-        pending = typed.filter(pl.col("_type").is_null() & pl.col("_usable")).select(
-            *GROUP, "_pos"
-        )
+        pending = typed.filter(pl.col("_type").is_null() & pl.col("_usable")).select(*GROUP, "_pos")
         found = (
             pending.join(intervals, on=list(GROUP), how="inner", nulls_equal=True)
             .filter(
@@ -122,9 +120,8 @@ def _resolve_typeless(multi: pl.DataFrame) -> pl.DataFrame:
     return frame
 
 
-def _typeless_fate(frame: pl.LazyFrame) -> pl.LazyFrame:
+def _typeless_fate(typed: pl.LazyFrame) -> pl.LazyFrame:
     """Why a typeless row that found no single instance was not assigned: 0 or several open."""
-    typed = _typed_instances(frame)
     intervals = _open_intervals(typed)
     pending = typed.filter(pl.col("_type").is_null() & pl.col("_usable")).select(*GROUP, "_pos")
     counts = (
@@ -174,7 +171,7 @@ def assign_instances(ordered: pl.DataFrame) -> pl.DataFrame:
         resolved = _resolve_typeless(multi)
         framed = pl.concat([framed.filter(~needs_resolution), resolved]).sort("_pos")
     typed = _typed_instances(framed.lazy())
-    fate = _typeless_fate(typed.filter(pl.col("_type").is_null()))
+    fate = _typeless_fate(typed)
     return (
         typed.join(fate, on="_pos", how="left")
         .with_columns(

@@ -31,7 +31,7 @@ def _msg(text: str, *cols: str | pl.Expr) -> pl.Expr:
 
 
 def registration_findings(rows: pl.LazyFrame) -> list[pl.LazyFrame]:
-    """208, 211, 221, 222, 223 and the decision-count rules, on assigned rows with running counts."""
+    """208, 211, 221, 222, 223 and the decision-count rules, on rows with running counts."""
     c_before = pl.col("_c_before")
     m_before = pl.col("_m_before")
     direct = (c_before == 0) & pl.col("outcome").is_in(["P", "T"])
@@ -70,8 +70,11 @@ def registration_findings(rows: pl.LazyFrame) -> list[pl.LazyFrame]:
         (
             "too_many_decisions",
             (_ev == "C") & (c_before >= 2),
-            _msg("clinical decision (C) on {} is number {} in the pathway; at most two are allowed",
-                 date, c_before + 1),
+            _msg(
+                "clinical decision (C) on {} is number {} in the pathway; at most two are allowed",
+                date,
+                c_before + 1,
+            ),
         ),
         (
             "second_decision_without_extended",
@@ -122,17 +125,24 @@ def pathway_findings(instances: pl.LazyFrame) -> list[pl.LazyFrame]:
         (
             "adult_in_child_pathway",
             (pl.col("pathway_type") == "D12") & (pl.col("age_at_start") >= 18),
-            _msg("D12 (children and youth) pathway started on {} for a patient aged {}",
-                 pl.col("start_date"), pl.col("age_at_start")),
+            _msg(
+                "D12 (children and youth) pathway started on {} for a patient aged {}",
+                pl.col("start_date"),
+                pl.col("age_at_start"),
+            ),
             "age",
             pl.col("age_at_start"),
         ),
         (
             "superseded",
             pl.col("status") == "superseded",
-            _msg("a new start (A) of {} on {} while this pathway (started {}) was open; it is"
-                 " taken to end the day before",
-                 pl.col("pathway_type"), pl.col("_next_start"), pl.col("start_date")),
+            _msg(
+                "a new start (A) of {} on {} while this pathway (started {}) was open; it is"
+                " taken to end the day before",
+                pl.col("pathway_type"),
+                pl.col("_next_start"),
+                pl.col("start_date"),
+            ),
             "event",
             None,
         ),
@@ -141,9 +151,12 @@ def pathway_findings(instances: pl.LazyFrame) -> list[pl.LazyFrame]:
             (pl.col("status") == "closed")
             & pl.col("extended_assessment")
             & (pl.col("decision_count") == 1),
-            _msg("pathway closed on {} after a decision for extended assessment (C-U) on {}"
-                 " without a second clinical decision",
-                 pl.col("end_date"), pl.col("first_decision_date")),
+            _msg(
+                "pathway closed on {} after a decision for extended assessment (C-U) on {}"
+                " without a second clinical decision",
+                pl.col("end_date"),
+                pl.col("first_decision_date"),
+            ),
             "event",
             None,
         ),
@@ -229,5 +242,10 @@ def type_validity_findings(rows: pl.LazyFrame, catalogue: Catalogue) -> pl.LazyF
         pl.col("outcome").fill_null(""),
         pl.col("_type"),
     )
-    return finding_rows(bad, "code_invalid_for_type", message, column="event",
-                        value=pl.format("{}{}", pl.col("event"), pl.col("outcome").fill_null("")))
+    return finding_rows(
+        bad,
+        "code_invalid_for_type",
+        message,
+        column="event",
+        value=pl.format("{}{}", pl.col("event"), pl.col("outcome").fill_null("")),
+    )

@@ -13,7 +13,7 @@ import polars as pl
 from pakkeforlop.schema import AGE_GROUPS, PATHWAY_SCHEMA
 from pakkeforlop.timeline.assign import GROUP
 
-__all__ = ["INSTANCE", "aggregate_instances", "age_group", "with_running_counts"]
+__all__ = ["INSTANCE", "age_group", "aggregate_instances", "with_running_counts"]
 
 #: The columns that identify one instance among the assigned rows.
 INSTANCE: Final = (*GROUP, "_type", "_k")
@@ -49,10 +49,10 @@ def age_group(age: pl.Expr) -> pl.Expr:
         >>> pl.select(age_group(pl.lit(17, dtype=pl.Int16))).item()
         '13-17'
     """
-    expr = pl.when(age.is_null()).then(pl.lit(None, dtype=pl.String))
-    for label, low, high in AGE_GROUPS:
-        expr = expr.when(age.is_between(low, high)).then(pl.lit(label))
-    return expr.otherwise(pl.lit(None, dtype=pl.String))
+    expr: pl.Expr = pl.lit(None, dtype=pl.String)
+    for label, low, high in reversed(AGE_GROUPS):
+        expr = pl.when(age.is_between(low, high)).then(pl.lit(label)).otherwise(expr)
+    return expr
 
 
 def _first(col: str | pl.Expr, cond: pl.Expr) -> pl.Expr:
@@ -80,48 +80,53 @@ def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
     )
     first_c_pos = _first("_pos", _ev == "C")
     first_m_pos = _first("_pos", _ev == "M")
-    return assigned.group_by(list(INSTANCE)).agg(
-        *(pl.col(s).drop_nulls().first().alias(s) for s in strata),
-        _age_a=_first("age", is_a),
-        _birth_year=pl.col("birth_year").drop_nulls().first(),
-        start_date=_first("event_date", is_a),
-        _start_file=_first("source_file", is_a),
-        _start_row=_first("source_row", is_a),
-        _start_pos=_first("_pos", is_a),
-        first_attendance_date=_first("event_date", _ev == "M"),
-        first_decision_date=_first("event_date", _ev == "C"),
-        first_decision_outcome=_first("outcome", _ev == "C"),
-        final_decision_date=_first("event_date", final_c),
-        final_decision_outcome=_first("outcome", final_c),
-        decision_count=(_ev == "C").sum().cast(pl.UInt32),
-        direct_to_treatment=first_c_pos.is_not_null()
-        & (first_m_pos.is_null() | (first_m_pos > first_c_pos)),
-        detox_end_date=_first("event_date", _ev == "D"),
-        treatment_start_date=_first("event_date", after_detox),
-        treatment_start_care_level=_first("care_level", after_detox),
-        evaluation_dates=_date.filter(_ev == "E"),
-        evaluation_care_levels=pl.col("care_level").filter(_ev == "E"),
-        evaluation_count=(_ev == "E").sum().cast(pl.UInt32),
-        first_evaluation_date=_first("event_date", _ev == "E"),
-        plan_date=_first("event_date", (_ev == "U") & (_oc == "U")),
-        information_date=_first("event_date", (_ev == "U") & (_oc == "B")),
-        feedback_tool=((_ev == "U") & (_oc == "F")).any(),
-        standard_tool=((_ev == "U") & (_oc == "V")).any(),
-        activity_outcomes=_oc.filter(_ev == "U").drop_nulls().unique().sort(),
-        collaboration=pl.when(((_ev == "S") & (_oc == "M")).any())
-        .then(pl.lit("M"))
-        .when(((_ev == "S") & (_oc == "I")).any())
-        .then(pl.lit("I")),
-        referrer_feedback_date=_first("event_date", _ev == "F"),
-        postponements=(_ev == "L").sum().cast(pl.UInt32),
-        help_needed=_oc.filter(_ev == "H").last(),
-        end_date=_first("event_date", _ev == "X"),
-        end_reason=_first("outcome", _ev == "X"),
-        care_level=_first("care_level", final_c),
-        event_count=pl.len().cast(pl.UInt32),
-    ).with_columns(
-        age_at_start=pl.coalesce(
-            "_age_a", pl.col("start_date").dt.year() - pl.col("_birth_year")
-        ).cast(PATHWAY_SCHEMA["age_at_start"]),
-        extended_assessment=pl.col("first_decision_outcome") == "U",
-    ).with_columns(age_group=age_group(pl.col("age_at_start")))
+    return (
+        assigned.group_by(list(INSTANCE))
+        .agg(
+            *(pl.col(s).drop_nulls().first().alias(s) for s in strata),
+            _age_a=_first("age", is_a),
+            _birth_year=pl.col("birth_year").drop_nulls().first(),
+            start_date=_first("event_date", is_a),
+            _start_file=_first("source_file", is_a),
+            _start_row=_first("source_row", is_a),
+            _start_pos=_first("_pos", is_a),
+            first_attendance_date=_first("event_date", _ev == "M"),
+            first_decision_date=_first("event_date", _ev == "C"),
+            first_decision_outcome=_first("outcome", _ev == "C"),
+            final_decision_date=_first("event_date", final_c),
+            final_decision_outcome=_first("outcome", final_c),
+            decision_count=(_ev == "C").sum().cast(pl.UInt32),
+            direct_to_treatment=first_c_pos.is_not_null()
+            & (first_m_pos.is_null() | (first_m_pos > first_c_pos)),
+            detox_end_date=_first("event_date", _ev == "D"),
+            treatment_start_date=_first("event_date", after_detox),
+            treatment_start_care_level=_first("care_level", after_detox),
+            evaluation_dates=_date.filter(_ev == "E"),
+            evaluation_care_levels=pl.col("care_level").filter(_ev == "E"),
+            evaluation_count=(_ev == "E").sum().cast(pl.UInt32),
+            first_evaluation_date=_first("event_date", _ev == "E"),
+            plan_date=_first("event_date", (_ev == "U") & (_oc == "U")),
+            information_date=_first("event_date", (_ev == "U") & (_oc == "B")),
+            feedback_tool=((_ev == "U") & (_oc == "F")).any(),
+            standard_tool=((_ev == "U") & (_oc == "V")).any(),
+            activity_outcomes=_oc.filter(_ev == "U").drop_nulls().unique().sort(),
+            collaboration=pl.when(((_ev == "S") & (_oc == "M")).any())
+            .then(pl.lit("M"))
+            .when(((_ev == "S") & (_oc == "I")).any())
+            .then(pl.lit("I")),
+            referrer_feedback_date=_first("event_date", _ev == "F"),
+            postponements=(_ev == "L").sum().cast(pl.UInt32),
+            help_needed=_oc.filter(_ev == "H").last(),
+            end_date=_first("event_date", _ev == "X"),
+            end_reason=_first("outcome", _ev == "X"),
+            care_level=_first("care_level", final_c),
+            event_count=pl.len().cast(pl.UInt32),
+        )
+        .with_columns(
+            age_at_start=pl.coalesce(
+                "_age_a", pl.col("start_date").dt.year() - pl.col("_birth_year")
+            ).cast(PATHWAY_SCHEMA["age_at_start"]),
+            extended_assessment=pl.col("first_decision_outcome") == "U",
+        )
+        .with_columns(age_group=age_group(pl.col("age_at_start")))
+    )
