@@ -90,8 +90,10 @@ def _settle(instances: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def _chains(instances: pl.LazyFrame) -> pl.LazyFrame:
-    """``chain_id``: transfers (X-O, then a new start of the same type at another institution on
-    or after that end) link instances; the chain is named after its first instance.
+    """Link transfers into chains (``chain_id``), named after the chain's first instance.
+
+    A transfer is an end X-O followed by a new start of the same type at another institution on
+    or after that end.
     """
     ordered = instances.sort(["patient_id", "pathway_type", "start_date", "pathway_key"])
     by = ["patient_id", "pathway_type"]
