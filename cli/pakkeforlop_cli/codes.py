@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -16,7 +16,7 @@ from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
 from ._common import fail, guarded, out_console
 
 
-class TableFormat(str, Enum):
+class TableFormat(StrEnum):
     """Output formats of ``codes``."""
 
     table = "table"
@@ -37,10 +37,14 @@ def codes_command(
         bool,
         typer.Option("--combined", help="One row per valid combined code (kodeverk 9327)."),
     ] = False,
-    fmt: Annotated[TableFormat, typer.Option("--format", help="Output format.")] = TableFormat.table,
+    fmt: Annotated[
+        TableFormat, typer.Option("--format", help="Output format.")
+    ] = TableFormat.table,
     extension: Annotated[
         Path | None,
-        typer.Option(help="TOML file of local codes to add (see sample_data/catalogue_extension.toml)."),
+        typer.Option(
+            help="TOML file of local codes to add (see sample_data/catalogue_extension.toml)."
+        ),
     ] = None,
 ) -> None:
     """Print the pathway code catalogue (kodeverk 9321–9328).
@@ -49,7 +53,6 @@ def codes_command(
     reading), UNSURE (unconfirmed), local (your extension).
 
     Examples:
-
       pakkeforlop codes --type D01
 
       pakkeforlop codes --combined --edition 2024 --format csv > combined.csv

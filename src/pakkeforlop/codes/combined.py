@@ -40,7 +40,10 @@ def decode_combined(code: str) -> tuple[str, str, str | None]:
     """
     m = _COMBINED.match(code.strip().upper())
     if m is None:
-        msg = f"{code!r} is not a combined code: expected type Dnn, an event letter and an optional outcome, e.g. 'D11CU'"
+        msg = (
+            f"{code!r} is not a combined code: expected type Dnn, an event letter and an"
+            " optional outcome, e.g. 'D11CU'"
+        )
         raise ValueError(msg)
     return m.group(1), m.group(2), m.group(3)
 

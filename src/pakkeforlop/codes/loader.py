@@ -107,13 +107,17 @@ def load_catalogue(
     existing = {(c.system, c.code) for c in base.codes}
     for c in extra:
         if c.system not in system_ids or c.system in (9321, 9322, 9327):
+            outcome_systems = sorted(system_ids - {9321, 9322, 9327})
             msg = (
                 f"{path}: code {c.code!r} names system {c.system}; local codes may only be added"
-                f" to an outcome system of edition {edition} ({sorted(system_ids - {9321, 9322, 9327})})"
+                f" to an outcome system of edition {edition} ({outcome_systems})"
             )
             raise CatalogueError(msg)
         if (c.system, c.code) in existing:
-            msg = f"{path}: code {c.code!r} already exists in system {c.system}; choose another letter"
+            msg = (
+                f"{path}: code {c.code!r} already exists in system {c.system};"
+                " choose another letter"
+            )
             raise CatalogueError(msg)
     data = base.model_dump(by_alias=True)
     data["code"] = [*data["code"], *(c.model_dump() for c in extra)]

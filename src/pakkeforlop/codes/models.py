@@ -87,6 +87,10 @@ class Catalogue(BaseModel):
         """Every code of one system, in catalogue order."""
         return tuple(c for c in self.codes if c.system == system_id)
 
+    def codes_in_letters(self, system_id: int) -> list[str]:
+        """The code values of one system, in catalogue order (e.g. ``["G", "R", ...]``)."""
+        return [c.code for c in self.codes_in(system_id)]
+
     @cached_property
     def pathway_types(self) -> dict[str, Code]:
         """Pathway types (9321) by code."""
@@ -228,11 +232,7 @@ class Catalogue(BaseModel):
         t = self.combined_table.filter(
             (pl.col("pathway_type") == pathway_type)
             & (pl.col("event").cast(pl.String) == event)
-            & (
-                pl.col("outcome").is_null()
-                if outcome is None
-                else pl.col("outcome") == outcome
-            )
+            & (pl.col("outcome").is_null() if outcome is None else pl.col("outcome") == outcome)
         )
         if on is not None:
             t = t.filter(
