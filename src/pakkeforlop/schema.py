@@ -47,7 +47,7 @@ PATHWAY_STATUS: Final = pl.Enum(["open", "closed", "superseded"])
 #: Severity of a finding.
 SEVERITY: Final = pl.Enum(["info", "warning", "error"])
 
-#: Default age groups at start (domain/extract-and-timeline.md §2): (label, lowest age, highest age).
+#: Default age groups at start (domain/extract-and-timeline.md §2): (label, lowest, highest age).
 AGE_GROUPS: Final = (
     ("0-5", 0, 5),
     ("6-12", 6, 12),
