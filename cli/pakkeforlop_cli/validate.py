@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
+import polars as pl
 import typer
 from rich.table import Table
 
@@ -26,7 +27,7 @@ from pakkeforlop.validate import (
 from ._common import fail, guarded, out_console
 
 
-class ValidateFormat(str, Enum):
+class ValidateFormat(StrEnum):
     """Output formats of ``validate``."""
 
     table = "table"
@@ -35,7 +36,7 @@ class ValidateFormat(str, Enum):
     junit = "junit"
 
 
-class FailOnLevel(str, Enum):
+class FailOnLevel(StrEnum):
     """The lowest severity that fails the run."""
 
     error = "error"
@@ -72,9 +73,10 @@ def _summary_table(report: ValidationReport, *, show_ids: bool) -> None:
     if fired:
         table = Table(title="Findings by rule")
         for name in ("rule", "severity", "NPR", "count", "share of rows", "example rows"):
-            table.add_column(name, justify="right" if name in ("count", "share of rows") else "left")
+            right = name in ("count", "share of rows")
+            table.add_column(name, justify="right" if right else "left", overflow="fold")
         if show_ids:
-            table.add_column("example pathways")
+            table.add_column("example pathways", overflow="fold")
         for s in fired:
             cells = [
                 s.rule_id,
@@ -114,6 +116,7 @@ def _parse_date(text: str) -> dt.date:
 
 @guarded
 def validate_command(
+    *,
     extract: Annotated[
         str | None,
         typer.Argument(
@@ -161,7 +164,10 @@ def validate_command(
         str | None,
         typer.Option(
             "--as-of",
-            help="Reference date YYYY-MM-DD (default: the latest event date in the extract).",
+            help=(
+                "Reference date YYYY-MM-DD; later dates are findings (default: the latest"
+                " event date, and dates after today are findings)."
+            ),
         ),
     ] = None,
     edition: Annotated[
@@ -209,7 +215,8 @@ def validate_command(
     show_ids: Annotated[
         bool,
         typer.Option(
-            "--show-ids", help="Show patient ids and pathway keys on the terminal (hidden by default)."
+            "--show-ids",
+            help="Show patient ids and pathway keys on the terminal (hidden by default).",
         ),
     ] = False,
     explain: Annotated[
@@ -221,29 +228,29 @@ def validate_command(
         ),
     ] = None,
 ) -> None:
-    """Check an extract the way the register does, plus plausibility and unit-level signals.
+    """Check an extract before delivery, the way the register does and more.
 
-    Gathers every reader finding (columns, types, dates, codes, duplicates, missing ids), every
-    timeline finding (NPR errors 208, 211, 216, 221-225, decision counts, orphans, ambiguous and
-    superseded registrations) and the validate rules (pathways open too long, units that never
-    register plans or evaluations, sudden monthly drops). The terminal shows a summary by rule;
-    patient ids are hidden unless --show-ids is given (the --report file holds them).
+    Rules: every reader finding (columns, types, dates, codes, duplicates,
+    missing ids), every timeline finding (NPR errors 208, 211, 216, 221-225,
+    decision counts, orphans, ambiguous and superseded registrations) and the
+    validate rules (open too long, units that never register plans or
+    evaluations, sudden monthly drops). Explain one with --explain RULE.
 
-    Exit codes: 0 clean, or the share of rows with findings at or above --fail-on is within
-    --max-error-rate; 1 findings at or above --fail-on (default error); 2 the extract could not
-    be read or the arguments are wrong.
+    The terminal shows a summary by rule without patient ids (--show-ids shows
+    them); --report FILE writes the full findings file, ids included.
 
-    JUnit (--format junit): one test suite per stage (read, timeline, validate), one test case
-    per rule; a rule with findings at or above --fail-on fails and lists up to 100 of them.
+    JUnit (--format junit): one test suite per stage, one test case per rule;
+    a rule with findings at or above --fail-on fails and lists up to 100.
+
+    Exit codes:
+      0  clean, or the share of rows with findings is within --max-error-rate
+      1  findings at or above --fail-on (default: error)
+      2  the extract could not be read, or the arguments are wrong
 
     Examples:
-
       pakkeforlop validate extract.parquet
-
       pakkeforlop validate extract.csv --format junit --report findings.xml
-
-      pakkeforlop validate extract.parquet --fail-on warning --max-error-rate 0.01
-
+      pakkeforlop validate x.parquet --fail-on warning --max-error-rate 0.01
       pakkeforlop validate --explain 208
     """
     if explain is not None:
@@ -276,11 +283,8 @@ def validate_command(
     elif fmt is ValidateFormat.csv:
         frame = result.summary_frame()
         if show_ids:
-            frame = frame.with_columns(
-                example_pathways=[
-                    "; ".join(p or "" for p in s.example_pathways) for s in result.summary
-                ]
-            )
+            pathways = ["; ".join(p or "" for p in s.example_pathways) for s in result.summary]
+            frame = frame.with_columns(pl.Series("example_pathways", pathways, dtype=pl.String))
         typer.echo(frame.write_csv(), nl=False)
     elif fmt is ValidateFormat.junit:
         typer.echo(junit_xml(result, show_ids=show_ids, max_findings=JUNIT_MAX_FINDINGS), nl=False)

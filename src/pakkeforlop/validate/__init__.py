@@ -40,7 +40,7 @@ from pakkeforlop.validate._report import (
     summarise,
     summary_frame,
 )
-from pakkeforlop.validate._run import build_report, validate_events
+from pakkeforlop.validate._run import build_report, thresholds_from, validate, validate_events
 
 __all__ = [
     "EXIT_CLEAN",
@@ -64,8 +64,10 @@ __all__ = [
     "start_rows",
     "summarise",
     "summary_frame",
+    "thresholds_from",
     "unit_never_registers",
     "unit_sudden_drop",
+    "validate",
     "validate_events",
     "validate_stage_findings",
     "write_report",

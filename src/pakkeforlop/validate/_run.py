@@ -15,6 +15,8 @@ from pydantic import ValidationError
 from pakkeforlop.codes import DEFAULT_EDITION, Catalogue, load_catalogue
 from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.findings import empty_findings
+from pakkeforlop.io._sources import SourceLike
+from pakkeforlop.io.read import ColumnsLike, read_extract
 from pakkeforlop.timeline import Timeline, build_pathways
 from pakkeforlop.validate._checks import validate_stage_findings
 from pakkeforlop.validate._report import (
@@ -30,7 +32,7 @@ from pakkeforlop.validate._report import (
     summarise,
 )
 
-__all__ = ["build_report", "thresholds_from", "validate_events"]
+__all__ = ["build_report", "thresholds_from", "validate", "validate_events"]
 
 
 def thresholds_from(
@@ -146,10 +148,16 @@ def build_report(
     )
 
 
-def _reference_date(events: pl.LazyFrame, as_of: dt.date | None) -> dt.date | None:
+def _reference_date(
+    events: pl.LazyFrame, as_of: dt.date | None, *, not_after: dt.date | None = None
+) -> dt.date | None:
+    """``as_of``, else the latest event date (not after ``not_after``, when given)."""
     if as_of is not None:
         return as_of
-    latest = events.select(pl.col("event_date").max()).collect().item()
+    dates = events.select("event_date")
+    if not_after is not None:
+        dates = dates.filter(pl.col("event_date") <= not_after)
+    latest = dates.select(pl.col("event_date").max()).collect().item()
     return latest if isinstance(latest, dt.date) else None
 
 
@@ -248,6 +256,104 @@ def validate_events(
         edition=cat.edition,
         as_of=reference,
         thresholds=thresholds,
+        fail_on=fail_on,
+        max_error_rate=max_error_rate,
+    )
+
+
+def validate(
+    source: SourceLike,
+    *,
+    columns: ColumnsLike | None = None,
+    as_of: dt.date | None = None,
+    edition: str = DEFAULT_EDITION,
+    extension: str | Path | None = None,
+    open_limit_days: int = 1095,
+    unit_min_pathways: int = 20,
+    unit_drop_share: float = 0.7,
+    unit_drop_min_count: int = 50,
+    fail_on: str = "error",
+    max_error_rate: float | None = None,
+    today: dt.date | None = None,
+) -> ValidationReport:
+    """Validate an extract: read it, build its pathways, run every rule, gather one report.
+
+    The findings are those of the reader (columns, types, dates, codes, duplicates, missing
+    ids; domain/extract-and-timeline.md §1), of the timeline (the register's checks 208, 211,
+    216, 221–225 of domain/codes.md §6, decision counts, orphans, ambiguous and superseded
+    registrations) and of the validate stage (``open_too_long``, ``unit_never_registers``,
+    ``unit_sudden_drop``). Registrations dated in the future are always findings
+    (``date_after_reference``): without ``as_of`` the reader checks dates against ``today``, and
+    the reference date for the pathways is the latest event date that is not in the future.
+
+    Args:
+        source: A file (Parquet, CSV or Arrow IPC), a folder, a glob, a list of files, or a
+            polars frame.
+        columns: Column mapping for names the built-in aliases do not cover (a mapping, a TOML
+            file, or a dict canonical → source).
+        as_of: The extract's reference date; later dates are findings.
+        edition: Code catalogue edition (``"2019"`` or ``"2024"``).
+        extension: Catalogue extension file with local codes.
+        open_limit_days: ``open_too_long``: longest plausible time open, in days.
+        unit_min_pathways: ``unit_never_registers``: fewest closed treatment pathways judged.
+        unit_drop_share: ``unit_sudden_drop``: month-to-month fall counted as sudden (0–1].
+        unit_drop_min_count: ``unit_sudden_drop``: fewest registrations in the earlier month.
+        fail_on: ``"error"`` or ``"warning"``: the lowest severity that fails the run.
+        max_error_rate: Pass anyway when at most this share of rows has failing findings.
+        today: The date "the future" starts after (defaults to the system date; for tests).
+
+    Returns:
+        The :class:`ValidationReport` (``exit_code`` 0 or 1).
+
+    Raises:
+        ExtractError: If the extract cannot be read.
+        MappingError: If a required column is missing or the mapping is invalid.
+        CatalogueError: If the edition or extension is invalid.
+        ConfigurationError: If an option is out of range.
+
+    Examples:
+        >>> raw = pl.DataFrame(
+        ...     {
+        ...         "NPRId": ["p1", "p1", "p1"],
+        ...         "institusjonId": ["974", "974", "974"],
+        ...         "dato": ["02.01.2024", "09.01.2024", "31.02.2024"],
+        ...         "kode": ["D11A", "D11M", "D11CP"],
+        ...     }
+        ... )
+        >>> report = validate(raw)
+        >>> report.rows_read, report.rows_with_errors, report.exit_code
+        (3, 1, 1)
+        >>> [(s.rule_id, s.count) for s in report.rules_with_findings()]
+        [('bad_date', 1)]
+    """
+    thresholds_from(
+        open_limit_days=open_limit_days,
+        unit_min_pathways=unit_min_pathways,
+        unit_drop_share=unit_drop_share,
+        unit_drop_min_count=unit_drop_min_count,
+    )
+    _check_decision(fail_on, max_error_rate)
+    now = today or dt.date.today()
+    cat = load_catalogue(edition, extension=extension)
+    extract = read_extract(
+        source,
+        columns=columns,
+        as_of=as_of if as_of is not None else now,
+        edition=edition,
+        extension=extension,
+    )
+    events = extract.events.lazy()
+    return validate_events(
+        events,
+        extract.findings,
+        rows_read=extract.info.rows_read,
+        source=", ".join(extract.info.sources),
+        as_of=_reference_date(events, as_of, not_after=now),
+        catalogue=cat,
+        open_limit_days=open_limit_days,
+        unit_min_pathways=unit_min_pathways,
+        unit_drop_share=unit_drop_share,
+        unit_drop_min_count=unit_drop_min_count,
         fail_on=fail_on,
         max_error_rate=max_error_rate,
     )
