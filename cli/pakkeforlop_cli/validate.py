@@ -61,6 +61,12 @@ def _explain(rule_id: str) -> None:
         typer.echo(f"{r.id} ({r.severity}, {r.stage} stage{npr}): {r.explanation}")
 
 
+def _short(location: str, source: str) -> str:
+    """``row 9`` for ``<source>:9`` (the header line names the file), else as is."""
+    prefix = f"{source}:"
+    return "row " + location.removeprefix(prefix) if location.startswith(prefix) else location
+
+
 def _summary_table(report: ValidationReport, *, show_ids: bool) -> None:
     counts = report.counts
     out_console.print(
@@ -74,7 +80,13 @@ def _summary_table(report: ValidationReport, *, show_ids: bool) -> None:
         table = Table(title="Findings by rule")
         for name in ("rule", "severity", "NPR", "count", "share of rows", "example rows"):
             right = name in ("count", "share of rows")
-            table.add_column(name, justify="right" if right else "left", overflow="fold")
+            # Rule ids stay whole: users copy them into --explain.
+            table.add_column(
+                name,
+                justify="right" if right else "left",
+                overflow="fold",
+                no_wrap=name == "rule",
+            )
         if show_ids:
             table.add_column("example pathways", overflow="fold")
         for s in fired:
@@ -84,7 +96,7 @@ def _summary_table(report: ValidationReport, *, show_ids: bool) -> None:
                 "" if s.npr_error is None else str(s.npr_error),
                 f"{s.count:,}",
                 f"{100 * s.share:.2f} %",
-                ", ".join(s.examples),
+                ", ".join(_short(e, report.source) for e in s.examples),
             ]
             if show_ids:
                 cells.append(", ".join(p or "" for p in s.example_pathways))
