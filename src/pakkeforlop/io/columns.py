@@ -133,7 +133,8 @@ def resolve_columns(
 
     Examples:
         >>> resolve_columns(["NPRId", "InstitusjonID", "Dato", "Kode"])
-        {'patient_id': 'NPRId', 'institution_id': 'InstitusjonID', 'event_date': 'Dato', 'code': 'Kode'}
+        {'patient_id': 'NPRId', 'institution_id': 'InstitusjonID', 'event_date': 'Dato',
+         'code': 'Kode'}
     """
     by_lower: dict[str, list[str]] = {}
     for name in source_columns:
@@ -172,7 +173,8 @@ def resolve_columns(
             raise MappingError(msg)
     if "code" not in resolved and "event" not in resolved:
         msg = (
-            f"{source}: neither a combined-code column ('code', tried: {', '.join(ALIASES['code'])})"
+            f"{source}: neither a combined-code column ('code', tried:"
+            f" {', '.join(ALIASES['code'])})"
             f" nor an event column ('event', tried: {', '.join(ALIASES['event'])}) found; map one"
             " with --columns"
         )

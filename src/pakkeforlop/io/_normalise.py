@@ -1,0 +1,795 @@
+"""Normalising one source's columns to the canonical event table, with its read findings.
+
+Everything here is a polars expression over the whole source (no loop over rows), so the plan
+streams. Source columns are renamed to ``__raw_<canonical>`` and kept in their own dtype: typed
+Parquet columns (dates, small integers) are used as they are, and turned into text only for the
+few rows a finding quotes. See domain/extract-and-timeline.md §1 (reading rules) and
+domain/codes.md §1, §5 (codes and their validity).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Final
+
+import polars as pl
+
+from pakkeforlop.codes import Catalogue, decode_combined_expr
+from pakkeforlop.findings import finding_rows
+from pakkeforlop.io._sources import ROW, Opened
+from pakkeforlop.schema import CANONICAL_SCHEMA, CARE_LEVEL, EVENT, PATHWAY_TYPE, SEX
+
+__all__ = [
+    "CARE_LEVEL_CODES",
+    "DUPLICATE_KEYS",
+    "SEX_CODES",
+    "CodeSets",
+    "normalise",
+]
+
+#: Register coding of care level (*omsorgsnivå*): 1 døgn, 2 dag, 3 poliklinikk
+#: (domain/extract-and-timeline.md §1); the English and Norwegian words are accepted too.
+CARE_LEVEL_CODES: Final[dict[str, str]] = {
+    "1": "inpatient",
+    "2": "day",
+    "3": "outpatient",
+    "inpatient": "inpatient",
+    "day": "day",
+    "outpatient": "outpatient",
+    "døgn": "inpatient",
+    "dag": "day",
+    "poliklinikk": "outpatient",
+}
+
+#: Register coding of sex (*kjønn*): 1 male, 2 female, 0 and 9 unknown
+#: (domain/extract-and-timeline.md §1).
+SEX_CODES: Final[dict[str, str]] = {
+    "1": "male",
+    "2": "female",
+    "0": "unknown",
+    "9": "unknown",
+    "male": "male",
+    "female": "female",
+    "unknown": "unknown",
+}
+
+#: The yes/no column ``ErMann`` ("is male"): 1 male, 0 female.
+IS_MALE_CODES: Final[dict[str, str]] = {
+    "1": "male",
+    "0": "female",
+    "true": "male",
+    "false": "female",
+}
+
+#: Plausible ranges [DERIVED]: values outside are read as empty with a ``bad_value`` finding.
+BIRTH_YEARS: Final = (1900, 2100)
+AGES: Final = (0, 130)
+
+#: What makes two registrations exact duplicates (domain/extract-and-timeline.md §1).
+DUPLICATE_KEYS: Final = (
+    "patient_id",
+    "institution_id",
+    "event_date",
+    "pathway_type",
+    "event",
+    "outcome",
+)
+
+_TEXT_COLUMNS: Final = (
+    "patient_id",
+    "institution_id",
+    "pathway_id",
+    "health_trust",
+    "health_region",
+    "residence_trust",
+    "residence_region",
+)
+
+_DATE_EXPECTED: Final = "dd.mm.yyyy or yyyy-mm-dd"
+
+
+@dataclass(frozen=True)
+class CodeSets:
+    """Look-up sets drawn once from a catalogue edition for vectorised checks."""
+
+    edition: str
+    types: tuple[str, ...]
+    events: tuple[str, ...]
+    with_outcome: tuple[str, ...]
+    pairs: tuple[str, ...]
+    """Event + outcome letters that fit together for some type (``C`` + ``U`` = ``"CU"``; an
+    event without outcome stands alone)."""
+    outcomes_text: dict[str, str]
+    combined: tuple[str, ...]
+    unsure_combined: tuple[str, ...]
+    unsure_pairs: tuple[str, ...]
+    valid_from: dict[str, dt.date]
+    valid_to: dict[str, dt.date]
+    first_date: dt.date
+    """The earliest date any pathway type is in force (1 January 2019)."""
+
+    @classmethod
+    def of(cls, catalogue: Catalogue) -> CodeSets:
+        """Draw the sets from a catalogue."""
+        table = catalogue.combined_table
+        events = catalogue.events
+        pairs: list[str] = []
+        unsure_pairs: list[str] = []
+        outcomes_text: dict[str, str] = {}
+        for code, ev in events.items():
+            outs = catalogue.outcomes(code)
+            if ev.outcome_system is None:
+                pairs.append(code)
+                if _unsure(ev.source, ev.listed):
+                    unsure_pairs.append(code)
+                continue
+            outcomes_text[code] = ", ".join(outs)
+            for o in outs.values():
+                pairs.append(code + o.code)
+                if _unsure(ev.source, ev.listed) or _unsure(o.source, o.listed):
+                    unsure_pairs.append(code + o.code)
+        unsure = table.filter(~pl.col("listed") | (pl.col("source") == "UNSURE"))
+        bounded_from = table.filter(pl.col("valid_from").is_not_null())
+        bounded_to = table.filter(pl.col("valid_to").is_not_null())
+        starts = [t.valid_from for t in catalogue.pathway_types.values() if t.valid_from]
+        return cls(
+            edition=catalogue.edition,
+            types=tuple(catalogue.pathway_types),
+            events=tuple(events),
+            with_outcome=tuple(c for c, ev in events.items() if ev.outcome_system is not None),
+            pairs=tuple(pairs),
+            outcomes_text=outcomes_text,
+            combined=tuple(table["code"].to_list()),
+            unsure_combined=tuple(unsure["code"].to_list()),
+            unsure_pairs=tuple(unsure_pairs),
+            valid_from=dict(zip(bounded_from["code"], bounded_from["valid_from"], strict=True)),
+            valid_to=dict(zip(bounded_to["code"], bounded_to["valid_to"], strict=True)),
+            first_date=min(starts) if starts else dt.date(2019, 1, 1),
+        )
+
+
+def _unsure(source: str, listed: bool) -> bool:
+    return source == "UNSURE" or not listed
+
+
+# --- small expression helpers ---------------------------------------------------------------------
+
+
+def _msg(*parts: str | pl.Expr) -> pl.Expr:
+    """Concatenate literal text and string expressions into one message."""
+    return pl.concat_str([p if isinstance(p, pl.Expr) else pl.lit(p) for p in parts])
+
+
+def _quoted(value: pl.Expr) -> pl.Expr:
+    return _msg("'", value.cast(pl.String).fill_null(""), "'")
+
+
+def _where(column: str | None) -> pl.Expr:
+    """``"<file> row <n>, column '<name>': "`` for a finding message."""
+    head: list[str | pl.Expr] = [
+        pl.col("source_file"),
+        " row ",
+        pl.col("source_row").cast(pl.String),
+    ]
+    if column is not None:
+        head.append(f", column '{column}'")
+    head.append(": ")
+    return _msg(*head)
+
+
+def _blank_to_null(text: pl.Expr) -> pl.Expr:
+    return pl.when(text.str.len_bytes() > 0).then(text)
+
+
+def _clean_text(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Text with surrounding spaces removed; empty text is null."""
+    if dtype == pl.String:
+        return _blank_to_null(raw.str.strip_chars())
+    return _blank_to_null(raw.cast(pl.String).str.strip_chars())
+
+
+def _clean_code(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Codes are trimmed and upper-cased (domain/extract-and-timeline.md §1)."""
+    return _clean_text(raw, dtype).str.to_uppercase()
+
+
+def _parse_date(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A date from a Date, a Datetime, or text as ``yyyy-mm-dd`` or ``dd.mm.yyyy`` (per value)."""
+    if dtype == pl.Date:
+        return raw
+    if isinstance(dtype, pl.Datetime):
+        return raw.dt.date()
+    text = _clean_text(raw, dtype)
+    return pl.coalesce(
+        text.str.to_date("%Y-%m-%d", strict=False),
+        text.str.to_date("%d.%m.%Y", strict=False),
+    )
+
+
+def _is_integer(dtype: pl.DataType) -> bool:
+    return dtype.is_integer()
+
+
+def _coded(raw: pl.Expr, dtype: pl.DataType, codes: dict[str, str], enum: pl.Enum) -> pl.Expr:
+    """Map a register coding (numbers or words, any case) to an enum; unknown values are null."""
+    text: pl.Expr
+    if dtype == pl.Boolean or _is_integer(dtype):
+        text = raw.cast(pl.String)
+    elif dtype.is_float():
+        whole = raw.cast(pl.Int64, strict=False)
+        text = pl.when(whole == raw).then(whole.cast(pl.String))
+    else:
+        text = _clean_text(raw, dtype).str.to_lowercase()
+    return text.replace_strict(codes, default=None, return_dtype=enum)
+
+
+def _whole_number(raw: pl.Expr, dtype: pl.DataType, low: int, high: int) -> pl.Expr:
+    """A whole number in [low, high] as Int16 from a number or text (decimal comma allowed)."""
+    if _is_integer(dtype):
+        number = raw.cast(pl.Int64, strict=False)
+        ok = number.is_between(low, high)
+    else:
+        if dtype.is_float():
+            value = raw.cast(pl.Float64)
+        else:
+            text = _clean_text(raw, dtype).str.replace(",", ".", literal=True)
+            value = text.cast(pl.Float64, strict=False)
+        ok = (value == value.floor()) & value.is_between(low, high)
+        number = value
+    return pl.when(ok).then(number).cast(pl.Int16)
+
+
+def _municipality(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """A 4-digit municipality number; 3-digit numbers get their leading zero back [DERIVED].
+
+    Spreadsheets turn ``0301`` (Oslo) into ``301``; a 3-digit number can only be such a number
+    with its leading zero lost, so it is padded. Anything else that is not 4 digits is bad.
+    """
+    text: pl.Expr
+    if _is_integer(dtype):
+        text = pl.when(raw.is_between(100, 9999)).then(raw.cast(pl.String))
+    else:
+        text = _clean_text(raw, dtype)
+        text = pl.when(text.str.contains(r"^\d{3,4}$")).then(text)
+    return text.str.zfill(4)
+
+
+# --- the per-source normalisation ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Normalised:
+    """One source's canonical events (lazy, before duplicates are collapsed) and findings."""
+
+    events: pl.LazyFrame
+    findings: pl.LazyFrame
+
+
+def normalise(
+    opened: Opened,
+    resolved: dict[str, str],
+    codes: CodeSets,
+    *,
+    as_of: dt.date | None,
+    order_base: int,
+) -> Normalised:
+    """Normalise one source to the canonical event table and collect its read findings.
+
+    Args:
+        opened: The source, with its ``__source_row`` column.
+        resolved: Canonical column → source column (from
+            :func:`~pakkeforlop.io.columns.resolve_columns`).
+        codes: Look-up sets of the catalogue edition.
+        as_of: The reference date, when given; later dates are findings.
+        order_base: Added to the row number to give ``__order``, a number that sorts rows by
+            (file, row) across sources (used to keep the first of duplicates).
+
+    Returns:
+        The events (canonical columns plus ``__order``) and findings, lazily.
+    """
+    schema = opened.frame.collect_schema()
+    dtypes = {c: schema[s] for c, s in resolved.items()}
+
+    def raw(canonical: str) -> pl.Expr:
+        return pl.col(f"__raw_{canonical}")
+
+    has = resolved.__contains__
+    null_text = pl.lit(None, dtype=pl.String)
+
+    base = opened.frame.select(
+        pl.lit(opened.label, dtype=pl.String).alias("source_file"),
+        pl.col(ROW).cast(pl.UInt64).alias("source_row"),
+        (pl.col(ROW).cast(pl.UInt64) + order_base).alias("__order"),
+        *(pl.col(s).alias(f"__raw_{c}") for c, s in resolved.items()),
+    )
+
+    # Stage 1: text, codes and dates, each per value.
+    first: list[pl.Expr] = [
+        (_clean_text(raw(c), dtypes[c]) if has(c) else null_text).alias(c) for c in _TEXT_COLUMNS
+    ]
+    first += [
+        (_clean_code(raw("code"), dtypes["code"]) if has("code") else null_text).alias("__code"),
+        *(
+            (_clean_code(raw(c), dtypes[c]) if has(c) else null_text).alias(f"__s_{c}")
+            for c in ("pathway_type", "event", "outcome")
+        ),
+        _parse_date(raw("event_date"), dtypes["event_date"]).alias("event_date"),
+        (
+            _coded(raw("care_level"), dtypes["care_level"], CARE_LEVEL_CODES, CARE_LEVEL)
+            if has("care_level")
+            else pl.lit(None, dtype=CARE_LEVEL)
+        ).alias("care_level"),
+        (
+            _coded(raw("sex"), dtypes["sex"], _sex_codes(resolved), SEX)
+            if has("sex")
+            else pl.lit(None, dtype=SEX)
+        ).alias("sex"),
+        (
+            _whole_number(raw("birth_year"), dtypes["birth_year"], *BIRTH_YEARS)
+            if has("birth_year")
+            else pl.lit(None, dtype=pl.Int16)
+        ).alias("birth_year"),
+        (
+            _whole_number(raw("age"), dtypes["age"], *AGES)
+            if has("age")
+            else pl.lit(None, dtype=pl.Int16)
+        ).alias("age"),
+        (
+            _municipality(raw("municipality"), dtypes["municipality"])
+            if has("municipality")
+            else null_text
+        ).alias("municipality"),
+    ]
+    staged = base.with_columns(first).with_columns(
+        decode_combined_expr(pl.col("__code")).alias("__decoded")
+    )
+    # Stage 2: a combined code that has the combined shape gives the parts; else the split columns.
+    code_ok = pl.col("__decoded").struct.field("event").is_not_null()
+    staged = staged.with_columns(
+        code_ok.alias("__from_code"),
+        *(
+            pl.when(code_ok)
+            .then(pl.col("__decoded").struct.field(part))
+            .otherwise(pl.col(f"__s_{part}"))
+            .alias(f"__{part}")
+            for part in ("pathway_type", "event", "outcome")
+        ),
+    )
+    t, e, o = pl.col("__pathway_type"), pl.col("__event"), pl.col("__outcome")
+    staged = staged.with_columns(
+        t.is_in(codes.types).alias("__type_known"),
+        e.is_in(codes.events).alias("__event_known"),
+        e.is_in(codes.with_outcome).alias("__takes_outcome"),
+        pl.concat_str(e, o.fill_null("")).is_in(codes.pairs).alias("__pair_known"),
+        pl.concat_str(t, e, o.fill_null("")).alias("__key"),
+    )
+    type_known, event_known = pl.col("__type_known"), pl.col("__event_known")
+    takes, pair_known = pl.col("__takes_outcome"), pl.col("__pair_known")
+    key = pl.col("__key")
+    staged = staged.with_columns(
+        pl.when(type_known).then(t).cast(PATHWAY_TYPE).alias("pathway_type"),
+        pl.when(event_known).then(e).cast(EVENT).alias("event"),
+        pl.when(event_known & takes & pair_known).then(o).alias("outcome"),
+        pl.coalesce(pl.col("__code"), pl.when(type_known & event_known).then(key)).alias("code"),
+        key.is_in(codes.combined).alias("__in_catalogue"),
+    )
+
+    events = staged.select(*CANONICAL_SCHEMA.names(), "__order", "__from_code", "__s_event")
+    checks = _Checks(opened.label, resolved, dtypes, codes, as_of)
+    findings = pl.concat(
+        [
+            finding_rows(staged.filter(c.flag), c.rule, c.message, column=c.column, value=c.value)
+            for c in checks.all()
+        ],
+        how="vertical",
+    )
+    return Normalised(events=events, findings=findings)
+
+
+def _sex_codes(resolved: dict[str, str]) -> dict[str, str]:
+    """``ErMann`` is a yes/no column (1 male, 0 female), unlike ``kjonn`` (1 male, 2 female)."""
+    return IS_MALE_CODES if resolved.get("sex", "").lower() == "ermann" else SEX_CODES
+
+
+@dataclass(frozen=True)
+class _Check:
+    rule: str
+    flag: pl.Expr
+    message: pl.Expr
+    column: str | None
+    value: pl.Expr | None
+
+
+class _Checks:
+    """The read checks of one source, as (rule, flag, message, column, value)."""
+
+    def __init__(
+        self,
+        label: str,
+        resolved: dict[str, str],
+        dtypes: dict[str, pl.DataType],
+        codes: CodeSets,
+        as_of: dt.date | None,
+    ) -> None:
+        self.label = label
+        self.resolved = resolved
+        self.dtypes = dtypes
+        self.codes = codes
+        self.as_of = as_of
+
+    def col(self, canonical: str) -> str:
+        """The source column name shown to the user (the canonical name if absent)."""
+        return self.resolved.get(canonical, canonical)
+
+    def all(self) -> list[_Check]:
+        """Every check, in the order findings are listed."""
+        return [
+            *self.missing(),
+            *self.dates(),
+            *self.code_checks(),
+            *self.optional_values(),
+        ]
+
+    # -- required values --------------------------------------------------------------------------
+
+    def missing(self) -> list[_Check]:
+        """``missing_value``: a required column empty on a row."""
+        out: list[_Check] = []
+        for canonical, what in (
+            ("patient_id", "a patient id"),
+            ("institution_id", "an institution id"),
+        ):
+            column = self.col(canonical)
+            out.append(
+                _Check(
+                    "missing_value",
+                    pl.col(canonical).is_null(),
+                    _msg(_where(column), f"empty; expected {what}"),
+                    column,
+                    None,
+                )
+            )
+        date_col = self.col("event_date")
+        out.append(
+            _Check(
+                "missing_value",
+                pl.col("event_date").is_null() & _date_text_blank(self.dtypes["event_date"]),
+                _msg(_where(date_col), f"empty; expected a date ({_DATE_EXPECTED})"),
+                date_col,
+                None,
+            )
+        )
+        code_cols = [self.resolved[c] for c in ("code", "event") if c in self.resolved]
+        code_col = "/".join(code_cols)
+        out.append(
+            _Check(
+                "missing_value",
+                pl.col("__code").is_null() & pl.col("__s_event").is_null(),
+                _msg(_where(code_col), "empty; expected a pathway code (combined code or event)"),
+                code_col,
+                None,
+            )
+        )
+        type_col = self.col("pathway_type")
+        out.append(
+            _Check(
+                "missing_value",
+                (pl.col("event") == "A") & pl.col("__pathway_type").is_null(),
+                _msg(
+                    _where(type_col),
+                    "empty on a start (A); expected the pathway type registered with the start,"
+                    f" one of {', '.join(self.codes.types)}",
+                ),
+                type_col,
+                None,
+            )
+        )
+        return out
+
+    # -- dates ------------------------------------------------------------------------------------
+
+    def dates(self) -> list[_Check]:
+        """``bad_date``, ``date_before_2019`` and ``date_after_reference``."""
+        column = self.col("event_date")
+        raw = pl.col("__raw_event_date")
+        value = raw.cast(pl.String)
+        out = [
+            _Check(
+                "bad_date",
+                pl.col("event_date").is_null() & ~_date_text_blank(self.dtypes["event_date"]),
+                _msg(_where(column), _quoted(raw), f" is not a date; expected {_DATE_EXPECTED}"),
+                column,
+                value,
+            ),
+            _Check(
+                "date_before_2019",
+                pl.col("event_date") < self.codes.first_date,
+                _msg(
+                    _where(column),
+                    _quoted(raw),
+                    f" is before {self.codes.first_date.isoformat()}, when the pathways came into"
+                    " force; expected a later date",
+                ),
+                column,
+                value,
+            ),
+        ]
+        if self.as_of is not None:
+            out.append(
+                _Check(
+                    "date_after_reference",
+                    pl.col("event_date") > self.as_of,
+                    _msg(
+                        _where(column),
+                        _quoted(raw),
+                        f" is after the reference date {self.as_of.isoformat()} (as_of);"
+                        " expected a date on or before it",
+                    ),
+                    column,
+                    value,
+                )
+            )
+        return out
+
+    # -- codes ------------------------------------------------------------------------------------
+
+    def _origins(self, part: str) -> list[tuple[pl.Expr, str, bool]]:
+        """Where a code part came from: (row condition, column shown, from the combined code).
+
+        A part decoded from the combined code is reported on the code column, the message then
+        quoting the code; a part from the split columns on its own column.
+        """
+        out: list[tuple[pl.Expr, str, bool]] = []
+        if "code" in self.resolved:
+            out.append((pl.col("__from_code"), self.resolved["code"], True))
+        split_col = self.resolved.get(part) or self.resolved.get("event") or part
+        out.append((~pl.col("__from_code"), split_col, False))
+        return out
+
+    def code_checks(self) -> list[_Check]:
+        """Code rules: ``invalid_code`` and the validity rules of domain/codes.md §5."""
+        c = self.codes
+        ed = f"the {c.edition} catalogue"
+        t, e, o = pl.col("__pathway_type"), pl.col("__event"), pl.col("__outcome")
+        known = pl.col("__type_known")
+        ev_known = pl.col("__event_known")
+        takes, pair = pl.col("__takes_outcome"), pl.col("__pair_known")
+        key = pl.col("__key")
+        out: list[_Check] = []
+        if "code" in self.resolved:
+            code_col = self.resolved["code"]
+            out.append(
+                _Check(
+                    "invalid_code",
+                    pl.col("__code").is_not_null() & ~pl.col("__from_code"),
+                    _msg(
+                        _where(code_col),
+                        _quoted(pl.col("__raw_code")),
+                        " is not a combined code; expected type Dnn, an event letter and an"
+                        " optional outcome, e.g. 'D11CU'",
+                    ),
+                    code_col,
+                    pl.col("__raw_code").cast(pl.String),
+                )
+            )
+
+        def per_origin(
+            rule: str,
+            part: str,
+            flag: pl.Expr,
+            text: list[str | pl.Expr],
+            value: pl.Expr,
+            *,
+            quote_split: bool = False,
+        ) -> None:
+            for cond, column, from_code in self._origins(part):
+                head: list[str | pl.Expr] = []
+                if from_code:
+                    head = [_quoted(pl.col("__code")), ": "]
+                elif quote_split:
+                    head = [_quoted(value), ": "]
+                out.append(
+                    _Check(
+                        rule,
+                        flag & cond,
+                        _msg(_where(column), *head, *text),
+                        column,
+                        pl.col("__code") if from_code else value,
+                    )
+                )
+
+        per_origin(
+            "invalid_code",
+            "pathway_type",
+            t.is_not_null() & ~known,
+            [_quoted(t), f" is not a pathway type in {ed}; expected one of {', '.join(c.types)}"],
+            t,
+        )
+        per_origin(
+            "invalid_code",
+            "event",
+            e.is_not_null() & ~ev_known,
+            [_quoted(e), f" is not an event in {ed}; expected one of {', '.join(c.events)}"],
+            e,
+        )
+        outcome_list = e.replace_strict(c.outcomes_text, default="", return_dtype=pl.String)
+        per_origin(
+            "invalid_code",
+            "outcome",
+            ev_known & takes & o.is_not_null() & ~pair,
+            [
+                _quoted(o),
+                " is not an outcome of event ",
+                e,
+                f" in {ed}; expected one of ",
+                outcome_list,
+            ],
+            o,
+        )
+        per_origin(
+            "missing_outcome",
+            "outcome",
+            ev_known & takes & o.is_null(),
+            [
+                "no outcome, but event ",
+                e,
+                " takes one; expected one of ",
+                outcome_list,
+            ],
+            o,
+        )
+        per_origin(
+            "unexpected_outcome",
+            "outcome",
+            ev_known & ~takes & o.is_not_null(),
+            [
+                "outcome ",
+                _quoted(o),
+                " on event ",
+                e,
+                ", which takes none; expected no outcome",
+            ],
+            o,
+        )
+        fits = ev_known & pair
+        per_origin(
+            "code_invalid_for_type",
+            "event",
+            known & fits & ~pl.col("__in_catalogue"),
+            [
+                "event ",
+                e,
+                pl.when(o.is_not_null()).then(_msg(" with outcome ", o)).otherwise(pl.lit("")),
+                " is not valid for pathway type ",
+                t,
+                f" in {ed}; expected a code the catalogue lists for ",
+                t,
+            ],
+            key,
+            quote_split=True,
+        )
+        valid_from = key.replace_strict(c.valid_from, default=None, return_dtype=pl.Date)
+        valid_to = key.replace_strict(c.valid_to, default=None, return_dtype=pl.Date)
+        date = pl.col("event_date")
+        outside = (valid_from.is_not_null() & (date < valid_from)) | (
+            valid_to.is_not_null() & (date > valid_to)
+        )
+        validity = _msg(
+            pl.when(valid_from.is_not_null())
+            .then(_msg(" from ", valid_from.cast(pl.String)))
+            .otherwise(pl.lit("")),
+            pl.when(valid_to.is_not_null())
+            .then(_msg(" to ", valid_to.cast(pl.String)))
+            .otherwise(pl.lit("")),
+        )
+        per_origin(
+            "code_outside_validity",
+            "event",
+            pl.col("__in_catalogue") & outside & (date >= c.first_date),
+            [
+                "registered on ",
+                date.cast(pl.String),
+                ", outside the code's validity in the catalogue; expected a date",
+                validity,
+            ],
+            key,
+            quote_split=True,
+        )
+        unsure = (
+            pl.when(t.is_not_null())
+            .then(key.is_in(c.unsure_combined))
+            .otherwise(pl.concat_str(e, o.fill_null("")).is_in(c.unsure_pairs))
+        )
+        per_origin(
+            "code_unsure",
+            "event",
+            fits & (known | t.is_null()) & unsure,
+            [
+                "accepted, but the code rests on an unconfirmed ([UNSURE]) or unlisted entry of ",
+                ed,
+            ],
+            pl.coalesce(key, pl.concat_str(e, o.fill_null(""))),
+            quote_split=True,
+        )
+        out.extend(self.mismatches())
+        return out
+
+    def mismatches(self) -> list[_Check]:
+        """``code_mismatch``: a combined code and split columns on one row that disagree."""
+        if "code" not in self.resolved:
+            return []
+        code_col = self.resolved["code"]
+        out: list[_Check] = []
+        names = {"pathway_type": "type", "event": "event", "outcome": "outcome"}
+        for part, word in names.items():
+            if part not in self.resolved:
+                continue
+            split = pl.col(f"__s_{part}")
+            decoded = pl.col("__decoded").struct.field(part)
+            column = self.resolved[part]
+            out.append(
+                _Check(
+                    "code_mismatch",
+                    pl.col("__from_code")
+                    & split.is_not_null()
+                    & (decoded.is_null() | (split != decoded)),
+                    _msg(
+                        _where(column),
+                        _quoted(pl.col(f"__raw_{part}")),
+                        " disagrees with the combined code ",
+                        _quoted(pl.col("__code")),
+                        f" in column '{code_col}' ({word} ",
+                        decoded.fill_null("none"),
+                        "); expected the same ",
+                        word,
+                        "; the combined code is used",
+                    ),
+                    column,
+                    pl.col(f"__raw_{part}").cast(pl.String),
+                )
+            )
+        return out
+
+    # -- optional coded columns -------------------------------------------------------------------
+
+    def optional_values(self) -> list[_Check]:
+        """``bad_value``: an optional column holding a value outside its coding."""
+        expected = {
+            "care_level": "1, 2 or 3 (døgn, dag, poliklinikk) or inpatient, day, outpatient",
+            "sex": (
+                "1 (male) or 0 (female)"
+                if _sex_codes(self.resolved) is IS_MALE_CODES
+                else "1 (male), 2 (female), 0 or 9 (unknown), or male, female, unknown"
+            ),
+            "birth_year": f"a whole year between {BIRTH_YEARS[0]} and {BIRTH_YEARS[1]}",
+            "age": f"a whole number of years between {AGES[0]} and {AGES[1]}",
+            "municipality": "a 4-digit municipality number (3 digits get a leading 0)",
+        }
+        out: list[_Check] = []
+        for canonical, what in expected.items():
+            if canonical not in self.resolved:
+                continue
+            column = self.resolved[canonical]
+            raw = pl.col(f"__raw_{canonical}")
+            out.append(
+                _Check(
+                    "bad_value",
+                    pl.col(canonical).is_null() & _present(raw, self.dtypes[canonical]),
+                    _msg(_where(column), _quoted(raw), f" is not valid here; expected {what}"),
+                    column,
+                    raw.cast(pl.String),
+                )
+            )
+        return out
+
+
+def _present(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Whether a raw value is there (not null, and not blank text)."""
+    if dtype == pl.String:
+        return (raw.str.strip_chars().str.len_bytes() > 0).fill_null(value=False)
+    return raw.is_not_null()
+
+
+def _date_text_blank(dtype: pl.DataType) -> pl.Expr:
+    return ~_present(pl.col("__raw_event_date"), dtype)

@@ -1,0 +1,180 @@
+"""Finding and opening the files of an extract: paths, globs, folders, lists and data frames.
+
+Each input becomes one :class:`Opened` source: a lazy frame of its columns as found, plus the
+1-based row number as the user's editor counts it (``__source_row``; for CSV the line number,
+header on line 1), the label used in messages and ``source_file``, the format and, for CSV, the
+detected encoding and separator. See domain/extract-and-timeline.md §1.
+"""
+
+from __future__ import annotations
+
+import glob
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final, Literal
+
+import polars as pl
+
+from pakkeforlop.errors import ExtractError
+from pakkeforlop.io._csv import TempDir, detect_encoding, detect_separator, header_line, transcode
+
+__all__ = ["ROW", "SUFFIXES", "Format", "Opened", "SourceLike", "expand", "open_source"]
+
+Format = Literal["csv", "parquet", "ipc", "dataframe"]
+
+#: What :func:`pakkeforlop.io.read.read_extract` accepts as ``source``.
+SourceLike = str | Path | Sequence[str | Path] | pl.DataFrame | pl.LazyFrame
+
+#: File suffixes read, by format.
+SUFFIXES: Final[dict[str, Format]] = {
+    ".csv": "csv",
+    ".txt": "csv",
+    ".tsv": "csv",
+    ".parquet": "parquet",
+    ".pq": "parquet",
+    ".arrow": "ipc",
+    ".ipc": "ipc",
+    ".feather": "ipc",
+}
+
+#: Name of the row-number column added to every opened source.
+ROW: Final = "__source_row"
+
+DATAFRAME_LABEL: Final = "<dataframe>"
+
+_GLOB_CHARS: Final = frozenset("*?[")
+
+
+@dataclass(frozen=True)
+class Opened:
+    """One opened source: its columns (lazily) and what was detected about it."""
+
+    label: str
+    format: Format
+    frame: pl.LazyFrame
+    encoding: str | None = None
+    separator: str | None = None
+
+
+def _supported() -> str:
+    return ", ".join(SUFFIXES)
+
+
+def expand(source: str | Path | Sequence[str | Path]) -> list[tuple[str, Path]]:
+    """Turn a path, glob, folder or list of them into (label, path) pairs, in order.
+
+    A glob's matches and a folder's files are sorted by name; a list keeps its order. The label is
+    the path as given (for a glob or folder: the matched path).
+
+    Raises:
+        ExtractError: If a file is missing, a glob matches nothing, a folder holds no readable
+            file, or the list is empty.
+    """
+    items: Sequence[str | Path] = [source] if isinstance(source, str | Path) else source
+    if not items:
+        msg = "no extract files given; expected a file, a folder, a glob or a list of files"
+        raise ExtractError(msg)
+    out: list[tuple[str, Path]] = []
+    for item in items:
+        text = str(item)
+        path = Path(item)
+        if isinstance(item, str) and _GLOB_CHARS & set(text) and not path.exists():
+            matches = sorted(glob.glob(text, recursive=True))  # noqa: PTH207 (str patterns)
+            found = [m for m in matches if Path(m).is_file()]
+            if not found:
+                msg = f"{text}: no files match this pattern"
+                raise ExtractError(msg)
+            out.extend((m, Path(m)) for m in found)
+        elif path.is_dir():
+            files = sorted(
+                p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES
+            )
+            if not files:
+                msg = f"{text}: the folder holds no extract files (expected {_supported()})"
+                raise ExtractError(msg)
+            out.extend((str(p), p) for p in files)
+        elif path.is_file():
+            out.append((text, path))
+        else:
+            msg = f"{text}: file not found"
+            raise ExtractError(msg)
+    return out
+
+
+def open_source(label: str, path: Path, temp: TempDir) -> Opened:
+    """Open one file lazily, with its row numbers, checking what can be checked cheaply.
+
+    The schema (Parquet/IPC metadata, CSV header) is read here, so a corrupt file or a file of the
+    wrong kind fails now, naming the file.
+
+    Raises:
+        ExtractError: If the suffix is not supported, or the file cannot be read.
+    """
+    fmt = SUFFIXES.get(path.suffix.lower())
+    if fmt is None:
+        msg = f"{label}: unsupported file type {path.suffix or '(none)'!r}; expected {_supported()}"
+        raise ExtractError(msg)
+    if fmt == "csv":
+        return _open_csv(label, path, temp)
+    try:
+        if fmt == "parquet":
+            frame = pl.scan_parquet(path, row_index_name=ROW, row_index_offset=1)
+        else:
+            frame = pl.scan_ipc(path, row_index_name=ROW, row_index_offset=1)
+        frame.collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        kind = "Parquet" if fmt == "parquet" else "Arrow IPC"
+        msg = f"{label}: cannot be read as {kind}: {_reason(exc)}"
+        raise ExtractError(msg) from None
+    return Opened(label=label, format=fmt, frame=_renamed(frame))
+
+
+def _open_csv(label: str, path: Path, temp: TempDir) -> Opened:
+    encoding = detect_encoding(path, label)
+    header = header_line(path, encoding)
+    if not header.strip():
+        msg = f"{label}: the first line is empty; expected a header line naming the columns"
+        raise ExtractError(msg)
+    separator = "\t" if path.suffix.lower() == ".tsv" else detect_separator(header)
+    read_from = path
+    if encoding == "windows-1252":
+        read_from = temp.new_file(path.stem + ".csv")
+        transcode(path, read_from)
+    try:
+        frame = pl.scan_csv(
+            read_from,
+            separator=separator,
+            infer_schema=False,
+            row_index_name=ROW,
+            # The header is line 1, so the first data row is line 2 in the user's editor.
+            row_index_offset=2,
+        )
+        frame.collect_schema()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        msg = f"{label}: cannot be read as CSV: {_reason(exc)}"
+        raise ExtractError(msg) from None
+    return Opened(
+        label=label, format="csv", frame=_renamed(frame), encoding=encoding, separator=separator
+    )
+
+
+def open_frame(frame: pl.DataFrame | pl.LazyFrame) -> Opened:
+    """Wrap a data frame given by the caller as a source labelled ``<dataframe>``."""
+    lazy = frame.lazy().with_row_index(ROW, offset=1)
+    return Opened(label=DATAFRAME_LABEL, format="dataframe", frame=_renamed(lazy))
+
+
+def _renamed(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Strip spaces and byte-order marks around column names (spreadsheets leave them)."""
+    names = frame.collect_schema().names()
+    clean = {n: n.strip().lstrip("\ufeff").strip() for n in names}
+    changed = {k: v for k, v in clean.items() if k != v}
+    if not changed or len(set(clean.values())) < len(clean):
+        return frame
+    return frame.rename(changed)
+
+
+def _reason(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0] if text else type(exc).__name__

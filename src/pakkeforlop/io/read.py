@@ -1,0 +1,362 @@
+"""Reading registry extracts into the canonical event table, with a findings table.
+
+:func:`read_extract` (eager) and :func:`scan_extract` (lazy) read Parquet, CSV or Arrow IPC files,
+a folder, a glob or a list of them, or a polars frame, in either layout (combined code or split
+type/event/outcome columns, mixed row by row), and return the canonical event table of
+domain/extract-and-timeline.md §1 together with the read findings.
+
+Whole-input problems (a missing or unreadable file, a missing required column) raise
+:class:`~pakkeforlop.errors.ExtractError` or :class:`~pakkeforlop.errors.MappingError`; problems
+with single rows become findings and the row is kept, flagged.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Literal, NamedTuple
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
+from pakkeforlop.errors import ExtractError, MappingError
+from pakkeforlop.findings import finding_rows
+from pakkeforlop.io._csv import TempDir
+from pakkeforlop.io._normalise import DUPLICATE_KEYS, CodeSets, normalise
+from pakkeforlop.io._sources import Opened, SourceLike, expand, open_frame, open_source
+from pakkeforlop.io.columns import ColumnMapping, load_mapping, resolve_columns
+from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA
+
+__all__ = ["ColumnsLike", "Extract", "LazyExtract", "ReadInfo", "read_extract", "scan_extract"]
+
+#: What ``columns=`` accepts: a mapping, the path of a mapping TOML file, or canonical → source.
+ColumnsLike = ColumnMapping | str | Path | dict[str, str]
+
+Layout = Literal["combined", "split"]
+
+#: Rows per file are numbered below this; ``__order`` = file index × this + row.
+_ROWS_PER_FILE = 1 << 40
+
+
+class ReadInfo(BaseModel):
+    """What the reader found out about an extract: a run summary.
+
+    :func:`scan_extract` fills only what is known without reading the rows (sources, formats,
+    encodings, separators, mappings, layouts from the columns, ``as_of``); the counts are then
+    ``None``. :func:`read_extract` fills the counts and the reference date, and narrows ``layouts``
+    to those the rows actually use.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    sources: tuple[str, ...]
+    """Each source as labelled in ``source_file`` (the path as given, or ``<dataframe>``)."""
+    formats: tuple[str, ...]
+    """Format of each source: ``csv``, ``parquet``, ``ipc`` or ``dataframe``."""
+    encodings: dict[str, str]
+    """Detected text encoding per CSV source (``utf-8`` or ``windows-1252``)."""
+    separators: dict[str, str]
+    """Detected field separator per CSV source."""
+    mappings: dict[str, dict[str, str]]
+    """Per source: canonical column → source column used."""
+    edition: str
+    """Catalogue edition the codes were checked against."""
+    layouts: tuple[Layout, ...]
+    """Layouts seen: ``combined`` (a combined code) and/or ``split`` (type/event/outcome)."""
+    as_of: dt.date | None
+    """The reference date given by the caller, if any."""
+    reference_date: dt.date | None = None
+    """The reference date used: ``as_of``, else the latest event date (eager only)."""
+    rows_read: int | None = None
+    """Rows in all sources together."""
+    rows_flagged: int | None = None
+    """Source rows with at least one finding."""
+    duplicates_collapsed: int | None = None
+    """Exact duplicate rows dropped from the events (each has a ``duplicate_registration``)."""
+
+
+class Extract(NamedTuple):
+    """An extract read eagerly: canonical events, read findings and a run summary."""
+
+    events: pl.DataFrame
+    findings: pl.DataFrame
+    info: ReadInfo
+
+
+class LazyExtract(NamedTuple):
+    """An extract scanned lazily: canonical events, read findings and what is known up front.
+
+    Both frames share their sources; collect them together (``pl.collect_all``) to read once.
+    """
+
+    events: pl.LazyFrame
+    findings: pl.LazyFrame
+    info: ReadInfo
+
+
+def _mapping(columns: ColumnsLike | None) -> ColumnMapping | None:
+    if columns is None or isinstance(columns, ColumnMapping):
+        return columns
+    if isinstance(columns, dict):
+        try:
+            return ColumnMapping(columns=columns)
+        except ValueError as exc:
+            msg = f"columns: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}"
+            raise MappingError(msg) from None
+    return load_mapping(columns)
+
+
+def _open(source: SourceLike, temp: TempDir) -> list[Opened]:
+    if isinstance(source, pl.DataFrame | pl.LazyFrame):
+        return [open_frame(source)]
+    if isinstance(source, list | tuple) and any(
+        isinstance(s, pl.DataFrame | pl.LazyFrame) for s in source
+    ):
+        msg = "source: a list may hold file paths only; pass a data frame on its own"
+        raise ExtractError(msg)
+    return [open_source(label, path, temp) for label, path in expand(source)]
+
+
+def _scan(
+    source: SourceLike,
+    *,
+    columns: ColumnsLike | None,
+    as_of: dt.date | None,
+    edition: str,
+    extension: str | Path | None,
+    temp: TempDir,
+) -> tuple[pl.LazyFrame, pl.LazyFrame, ReadInfo]:
+    """Build the lazy plans: events with ``__order``/``__duplicate``, findings, and the info."""
+    mapping = _mapping(columns)
+    codes = CodeSets.of(load_catalogue(edition, extension=extension))
+    opened = _open(source, temp)
+    parts = []
+    mappings: dict[str, dict[str, str]] = {}
+    layouts: set[Layout] = set()
+    for index, src in enumerate(opened):
+        names = src.frame.collect_schema().names()
+        resolved = resolve_columns(
+            [n for n in names if n != "__source_row"], mapping=mapping, source=src.label
+        )
+        mappings[src.label] = resolved
+        if "code" in resolved:
+            layouts.add("combined")
+        if "event" in resolved:
+            layouts.add("split")
+        parts.append(
+            normalise(src, resolved, codes, as_of=as_of, order_base=index * _ROWS_PER_FILE)
+        )
+    labels = [s.label for s in opened]
+    info = ReadInfo(
+        sources=tuple(labels),
+        formats=tuple(s.format for s in opened),
+        encodings={s.label: s.encoding for s in opened if s.encoding},
+        separators={s.label: s.separator for s in opened if s.separator},
+        mappings=mappings,
+        edition=codes.edition,
+        layouts=tuple(sorted(layouts)),
+        as_of=as_of,
+    )
+    events = pl.concat([p.events for p in parts], how="vertical")
+    keys_present = pl.all_horizontal(
+        pl.col(k).is_not_null() for k in ("patient_id", "institution_id", "event_date", "event")
+    )
+    first = pl.col("__order").min().over(list(DUPLICATE_KEYS))
+    events = events.with_columns(
+        pl.when(keys_present).then(first).otherwise(pl.col("__order")).alias("__first")
+    )
+    findings = pl.concat(
+        [*(p.findings for p in parts), _duplicate_findings(events, labels)], how="vertical"
+    )
+    return events, findings, info
+
+
+def _duplicate_findings(events: pl.LazyFrame, labels: list[str]) -> pl.LazyFrame:
+    """``duplicate_registration`` on every dropped duplicate, naming the row that was kept."""
+    dropped = events.filter(pl.col("__order") != pl.col("__first"))
+    kept_file = (pl.col("__first") // _ROWS_PER_FILE).replace_strict(
+        dict(enumerate(labels)), return_dtype=pl.String
+    )
+    kept_row = (pl.col("__first") % _ROWS_PER_FILE).cast(pl.String)
+    message = pl.concat_str(
+        pl.col("source_file"),
+        pl.lit(" row "),
+        pl.col("source_row").cast(pl.String),
+        pl.lit(": '"),
+        pl.col("code").fill_null(""),
+        pl.lit("' on "),
+        pl.col("event_date").cast(pl.String),
+        pl.lit(" is an exact duplicate of "),
+        kept_file,
+        pl.lit(" row "),
+        kept_row,
+        pl.lit(
+            " (same patient, institution, date, type, event and outcome); collapsed into that"
+            " row, expected each registration once"
+        ),
+    )
+    return finding_rows(dropped, "duplicate_registration", message, value=pl.col("code"))
+
+
+def scan_extract(
+    source: SourceLike,
+    *,
+    columns: ColumnsLike | None = None,
+    as_of: dt.date | None = None,
+    edition: str = DEFAULT_EDITION,
+    extension: str | Path | None = None,
+) -> LazyExtract:
+    """Scan an extract lazily into the canonical event table and its read findings.
+
+    File names, formats, encodings and columns are checked now; rows are read when the frames
+    are collected. Windows-1252 CSV files are transcoded to temporary UTF-8 files now (one
+    streaming pass); these stay until the interpreter exits, as the plans read them.
+
+    Args:
+        source: A file (Parquet, CSV or Arrow IPC), a folder, a glob, a list of files, or a
+            polars DataFrame/LazyFrame.
+        columns: Column mapping for names the built-in aliases do not cover: a
+            :class:`~pakkeforlop.io.columns.ColumnMapping`, the path of a mapping TOML file, or
+            a dict canonical → source column.
+        as_of: The extract's reference date; later event dates are findings.
+        edition: Catalogue edition to check codes against (``"2019"`` or ``"2024"``).
+        extension: A catalogue extension file with local codes.
+
+    Returns:
+        A :class:`LazyExtract`: events (exactly the canonical schema, exact duplicates
+        collapsed), findings (:data:`~pakkeforlop.schema.FINDINGS_SCHEMA`) and a
+        :class:`ReadInfo` without counts.
+
+    Raises:
+        ExtractError: If a file is missing, unreadable or of an unsupported type.
+        MappingError: If a required column is missing or the mapping is invalid.
+        CatalogueError: If the edition or extension is invalid.
+
+    Examples:
+        >>> import polars as pl
+        >>> raw = pl.DataFrame(
+        ...     {"NPRId": ["p1"], "institusjonId": ["974"], "dato": ["02.01.2024"],
+        ...      "kode": ["D11A"]}
+        ... )
+        >>> lazy = scan_extract(raw)
+        >>> lazy.events.select("patient_id", "event_date", "pathway_type", "event").collect()
+        shape: (1, 4)
+        ┌────────────┬────────────┬──────────────┬───────┐
+        │ patient_id ┆ event_date ┆ pathway_type ┆ event │
+        │ ---        ┆ ---        ┆ ---          ┆ ---   │
+        │ str        ┆ date       ┆ enum         ┆ enum  │
+        ╞════════════╪════════════╪══════════════╪═══════╡
+        │ p1         ┆ 2024-01-02 ┆ D11          ┆ A     │
+        └────────────┴────────────┴──────────────┴───────┘
+    """
+    events, findings, info = _scan(
+        source,
+        columns=columns,
+        as_of=as_of,
+        edition=edition,
+        extension=extension,
+        temp=TempDir(),
+    )
+    kept = events.filter(pl.col("__order") == pl.col("__first")).select(CANONICAL_SCHEMA.names())
+    return LazyExtract(events=kept, findings=findings, info=info)
+
+
+def read_extract(
+    source: SourceLike,
+    *,
+    columns: ColumnsLike | None = None,
+    as_of: dt.date | None = None,
+    edition: str = DEFAULT_EDITION,
+    extension: str | Path | None = None,
+) -> Extract:
+    """Read an extract into the canonical event table, its read findings and a run summary.
+
+    See domain/extract-and-timeline.md §1. Columns are matched by built-in aliases (ignoring
+    case) or the ``columns`` mapping; CSV separator (``;``, ``,``, tab) and encoding (UTF-8 or
+    Windows-1252) are detected; dates may be ``dd.mm.yyyy`` or ``yyyy-mm-dd``; register codings
+    (``omsorgsniva`` 1/2/3, ``kjonn`` 1/2/0/9) are decoded. Row problems become findings naming
+    file, row, column, value and what was expected; the row is kept. Exact duplicates are
+    collapsed into the first (lowest file, then row).
+
+    Args:
+        source: A file (Parquet, CSV or Arrow IPC), a folder, a glob, a list of files, or a
+            polars DataFrame/LazyFrame.
+        columns: Column mapping for names the built-in aliases do not cover: a
+            :class:`~pakkeforlop.io.columns.ColumnMapping`, the path of a mapping TOML file, or
+            a dict canonical → source column.
+        as_of: The extract's reference date; later event dates are findings. Defaults to the
+            latest event date (reported in ``info.reference_date``).
+        edition: Catalogue edition to check codes against (``"2019"`` or ``"2024"``).
+        extension: A catalogue extension file with local codes.
+
+    Returns:
+        An :class:`Extract` of events (exactly :data:`~pakkeforlop.schema.CANONICAL_SCHEMA`),
+        findings (:data:`~pakkeforlop.schema.FINDINGS_SCHEMA`) and :class:`ReadInfo`.
+
+    Raises:
+        ExtractError: If a file is missing, unreadable or of an unsupported type.
+        MappingError: If a required column is missing or the mapping is invalid.
+        CatalogueError: If the edition or extension is invalid.
+
+    Examples:
+        >>> import polars as pl
+        >>> raw = pl.DataFrame(
+        ...     {
+        ...         "NPRId": ["p1", "p1", "p1"],
+        ...         "institusjonId": ["974", "974", "974"],
+        ...         "dato": ["02.01.2024", "2024-01-09", "31.02.2024"],
+        ...         "kode": ["D11A", "d11m", "D11CZ"],
+        ...     }
+        ... )
+        >>> ex = read_extract(raw)
+        >>> ex.events["event"].to_list()
+        ['A', 'M', 'C']
+        >>> ex.findings["rule_id"].to_list()
+        ['bad_date', 'invalid_code']
+        >>> print(ex.findings["message"][0])  # doctest: +NORMALIZE_WHITESPACE
+        <dataframe> row 3, column 'dato': '31.02.2024' is not a date;
+        expected dd.mm.yyyy or yyyy-mm-dd
+        >>> ex.info.rows_read, ex.info.rows_flagged, ex.info.reference_date
+        (3, 1, datetime.date(2024, 1, 9))
+    """
+    temp = TempDir()
+    try:
+        events, findings, info = _scan(
+            source,
+            columns=columns,
+            as_of=as_of,
+            edition=edition,
+            extension=extension,
+            temp=temp,
+        )
+        try:
+            all_events, found = pl.collect_all([events, findings])
+        except pl.exceptions.PolarsError as exc:
+            where = ", ".join(info.sources)
+            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+            msg = f"{where}: cannot be read: {reason}"
+            raise ExtractError(msg) from None
+    finally:
+        temp.cleanup()
+    duplicate = all_events["__order"] != all_events["__first"]
+    kept = all_events.filter(~duplicate)
+    layouts: list[Layout] = []
+    if kept.select(pl.col("__from_code").any()).item():
+        layouts.append("combined")
+    if kept.select((~pl.col("__from_code") & pl.col("__s_event").is_not_null()).any()).item():
+        layouts.append("split")
+    kept = kept.select(CANONICAL_SCHEMA.names())
+    latest = kept["event_date"].max()
+    info = info.model_copy(
+        update={
+            "rows_read": all_events.height,
+            "rows_flagged": found.select(pl.struct("source_file", "source_row").n_unique()).item()
+            if found.height
+            else 0,
+            "duplicates_collapsed": int(duplicate.sum()),
+            "reference_date": as_of if as_of is not None else latest,
+            "layouts": tuple(layouts) if layouts else info.layouts,
+        }
+    )
+    return Extract(events=kept, findings=found.cast(FINDINGS_SCHEMA), info=info)
