@@ -239,3 +239,40 @@ def test_help_documents_exit_codes() -> None:
     assert result.exit_code == 0
     for line in ("0  clean", "1  findings at or above --fail-on", "2  the extract could not"):
         assert line in result.output
+
+
+# --- the documentation's examples run ------------------------------------------------------------
+
+DOCS = Path(__file__).parent.parent / "docs" / "validate.md"
+
+
+def doc_blocks(language: str) -> list[str]:
+    parts = DOCS.read_text(encoding="utf-8").split("```")
+    return [p.removeprefix(language + "\n") for p in parts[1::2] if p.startswith(language + "\n")]
+
+
+def test_docs_console_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, *CLEAN_ROWS, *ERROR_ROWS, *WARNING_ROWS)
+    commands = [
+        line.removeprefix("$ pakkeforlop ").split()
+        for block in doc_blocks("console")
+        for line in block.splitlines()
+        if line.startswith("$ pakkeforlop validate")
+    ]
+    assert len(commands) == 4
+    for command in commands:
+        result = runner.invoke(app, command)
+        assert result.exit_code in (0, 1), (command, result.output)
+    assert ET.parse(tmp_path / "findings.xml").getroot().tag == "testsuites"
+
+
+def test_docs_python_example_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    write(tmp_path, *CLEAN_ROWS, *ERROR_ROWS)
+    (block,) = doc_blocks("python")
+    exec(compile(block, str(DOCS), "exec"), {})
+    assert capsys.readouterr().out.startswith("1 12.50%\ndecision_without_attendance error 1")
+    assert (tmp_path / "findings.csv").exists()
