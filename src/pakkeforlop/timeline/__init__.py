@@ -16,7 +16,7 @@ import polars as pl
 from pakkeforlop.codes import DEFAULT_EDITION, Catalogue, load_catalogue
 from pakkeforlop.findings import empty_findings
 from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA, PATHWAY_SCHEMA
-from pakkeforlop.timeline.assign import ASSIGNMENT, GROUP, assign_instances, order_events
+from pakkeforlop.timeline.assign import ASSIGNMENT, GROUP_ID, assign_instances, order_events
 from pakkeforlop.timeline.checks import (
     orphan_findings,
     parallel_findings,
@@ -44,7 +44,7 @@ class Timeline(NamedTuple):
 
 def _settle(instances: pl.LazyFrame) -> pl.LazyFrame:
     """Status, end of superseded instances (rule 5) and stable keys."""
-    by_type = [*GROUP, "_type"]
+    by_type = [GROUP_ID, "_type"]
     key = (
         pl.when(pl.col("pathway_id").is_not_null())
         .then(pl.col("pathway_id"))
@@ -179,12 +179,13 @@ def build_pathways(
     if as_of is None:
         latest = ordered.filter(pl.col("_usable"))["event_date"].max()
         as_of = latest if isinstance(latest, dt.date) else dt.date.today()
-    assigned_all = assign_instances(ordered)
+    # rechunk: polars 2.1's streaming engine panics formatting strings of multi-chunk frames
+    assigned_all = assign_instances(ordered).rechunk()
 
     rows = with_running_counts(assigned_all.lazy().filter(pl.col("assignment") == "assigned"))
-    instances = _chains(_settle(aggregate_instances(rows))).collect()
+    instances = _chains(_settle(aggregate_instances(rows))).collect().rechunk()
     keys = instances.lazy().select(*INSTANCE, "pathway_key")
-    rows_keyed = rows.join(keys, on=list(INSTANCE), how="left", nulls_equal=True)
+    rows_keyed = rows.join(keys, on=list(INSTANCE), how="left")
 
     findings = pl.concat(
         [
@@ -213,7 +214,7 @@ def build_pathways(
     )
     assignments = (
         assigned_all.lazy()
-        .join(keys, on=list(INSTANCE), how="left", nulls_equal=True)
+        .join(keys, on=list(INSTANCE), how="left")
         .select(
             "source_file",
             "source_row",

@@ -15,7 +15,7 @@ import polars as pl
 
 from pakkeforlop.schema import PATHWAY_TYPE
 
-__all__ = ["ASSIGNMENT", "GROUP", "assign_instances", "order_events"]
+__all__ = ["ASSIGNMENT", "GROUP", "GROUP_ID", "assign_instances", "order_events"]
 
 #: What became of each registration.
 ASSIGNMENT: Final = pl.Enum(["assigned", "orphan", "ambiguous", "excluded"])
@@ -23,6 +23,10 @@ ASSIGNMENT: Final = pl.Enum(["assigned", "orphan", "ambiguous", "excluded"])
 #: The columns that define a group within which pathways are reconstructed (rule 1 and 2): a given
 #: pathway id refines the grouping, so given instances are checked by the same rules.
 GROUP: Final = ("patient_id", "institution_id", "pathway_id")
+
+#: A dense integer id of the group, numbered in sorted order (windows on one integer column are
+#: far cheaper than on three strings).
+GROUP_ID: Final = "_gid"
 
 _INF: Final = 2**62
 _MAX_PASSES: Final = 10
@@ -58,7 +62,13 @@ def order_events(events: pl.LazyFrame) -> pl.LazyFrame:
             nulls_last=True,
         )
         .with_row_index("_pos")
-        .with_columns(pl.col("_pos").cast(pl.Int64))
+        .with_columns(
+            pl.col("_pos").cast(pl.Int64),
+            pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in GROUP)
+            .cum_sum()
+            .cast(pl.Int64)
+            .alias(GROUP_ID),
+        )
     )
 
 
@@ -66,7 +76,7 @@ def _typed_instances(frame: pl.LazyFrame) -> pl.LazyFrame:
     """Number instances per (group, type) and mark rows before a start or after an end."""
     is_a = (pl.col("event") == "A").cast(pl.Int32)
     is_x = (pl.col("event") == "X").cast(pl.Int32)
-    keys = [*GROUP, "_type"]
+    keys = [GROUP_ID, "_type"]
     return frame.with_columns(_k=is_a.cum_sum().over(keys)).with_columns(
         _x_before=(is_x.cum_sum() - is_x).over([*keys, "_k"])
     )
@@ -77,12 +87,12 @@ def _open_intervals(frame: pl.LazyFrame) -> pl.LazyFrame:
     members = frame.filter(
         pl.col("_type").is_not_null() & (pl.col("_k") > 0) & (pl.col("_x_before") == 0)
     )
-    inst = members.group_by([*GROUP, "_type", "_k"]).agg(
+    inst = members.group_by([GROUP_ID, "_type", "_k"]).agg(
         _open=pl.col("_pos").filter(pl.col("event") == "A").min(),
         _close=pl.col("_pos").filter(pl.col("event") == "X").min().fill_null(_INF),
     )
-    return inst.sort([*GROUP, "_type", "_k"], nulls_last=True).with_columns(
-        _next_open=pl.col("_open").shift(-1).over([*GROUP, "_type"]).fill_null(_INF)
+    return inst.sort([GROUP_ID, "_type", "_k"], nulls_last=True).with_columns(
+        _next_open=pl.col("_open").shift(-1).over([GROUP_ID, "_type"]).fill_null(_INF)
     )
 
 
@@ -96,9 +106,9 @@ def _resolve_typeless(multi: pl.DataFrame) -> pl.DataFrame:
     for _ in range(_MAX_PASSES):
         typed = _typed_instances(frame.lazy())
         intervals = _open_intervals(typed)
-        pending = typed.filter(pl.col("_type").is_null() & pl.col("_usable")).select(*GROUP, "_pos")
+        pending = typed.filter(pl.col("_type").is_null() & pl.col("_usable")).select(GROUP_ID, "_pos")
         found = (
-            pending.join(intervals, on=list(GROUP), how="inner", nulls_equal=True)
+            pending.join(intervals, on=GROUP_ID, how="inner")
             .filter(
                 (pl.col("_open") < pl.col("_pos"))
                 & (pl.col("_pos") <= pl.col("_close"))
@@ -123,9 +133,9 @@ def _resolve_typeless(multi: pl.DataFrame) -> pl.DataFrame:
 def _typeless_fate(typed: pl.LazyFrame) -> pl.LazyFrame:
     """Why a typeless row that found no single instance was not assigned: 0 or several open."""
     intervals = _open_intervals(typed)
-    pending = typed.filter(pl.col("_type").is_null() & pl.col("_usable")).select(*GROUP, "_pos")
+    pending = typed.filter(pl.col("_type").is_null() & pl.col("_usable")).select(GROUP_ID, "_pos")
     counts = (
-        pending.join(intervals, on=list(GROUP), how="inner", nulls_equal=True)
+        pending.join(intervals, on=GROUP_ID, how="inner")
         .group_by("_pos")
         .agg(
             _n_open=(
@@ -152,8 +162,8 @@ def assign_instances(ordered: pl.DataFrame) -> pl.DataFrame:
     """
     starts = pl.col("pathway_type").filter(pl.col("event") == "A").drop_nulls()
     framed = ordered.with_columns(
-        _n_types=starts.n_unique().over(list(GROUP)),
-        _group_type=starts.first().over(list(GROUP)),
+        _n_types=starts.n_unique().over(GROUP_ID),
+        _group_type=starts.first().over(GROUP_ID),
     ).with_columns(
         _type=pl.when(pl.col("_usable"))
         .then(
@@ -164,7 +174,7 @@ def assign_instances(ordered: pl.DataFrame) -> pl.DataFrame:
         .cast(PATHWAY_TYPE)
     )
     needs_resolution = (pl.col("_n_types") > 1) & (
-        (pl.col("pathway_type").is_null() & pl.col("_usable")).any().over(list(GROUP))
+        (pl.col("pathway_type").is_null() & pl.col("_usable")).any().over(GROUP_ID)
     )
     multi = framed.filter(needs_resolution)
     if multi.height:

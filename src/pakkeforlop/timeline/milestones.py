@@ -11,12 +11,12 @@ from typing import Final
 import polars as pl
 
 from pakkeforlop.schema import AGE_GROUPS, PATHWAY_SCHEMA
-from pakkeforlop.timeline.assign import GROUP
+from pakkeforlop.timeline.assign import GROUP, GROUP_ID
 
 __all__ = ["INSTANCE", "age_group", "aggregate_instances", "with_running_counts"]
 
 #: The columns that identify one instance among the assigned rows.
-INSTANCE: Final = (*GROUP, "_type", "_k")
+INSTANCE: Final = (GROUP_ID, "_type", "_k")
 
 #: Events after which a registration cannot be the start of treatment (see ``treatment_start``).
 _NOT_TREATMENT: Final = ("D", "H", "X")
@@ -83,6 +83,7 @@ def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
     return (
         assigned.group_by(list(INSTANCE))
         .agg(
+            *(pl.col(c).first() for c in GROUP),
             *(pl.col(s).drop_nulls().first().alias(s) for s in strata),
             _age_a=_first("age", is_a),
             _birth_year=pl.col("birth_year").drop_nulls().first(),
