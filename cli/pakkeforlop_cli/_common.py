@@ -47,6 +47,13 @@ def fail(message: str) -> typer.Exit:
 def write_table(df: pl.DataFrame, path: Path, fmt: str | None = None) -> None:
     """Write a table as CSV, Parquet, JSON (records) or XLSX, by ``fmt`` or the file suffix."""
     kind = (fmt or path.suffix.lstrip(".") or "csv").lower()
+    if kind in ("csv", "xlsx"):
+        # flat formats: list columns (evaluation dates, findings) become ';'-joined text
+        df = df.with_columns(
+            pl.col(name).list.eval(pl.element().cast(pl.String)).list.join(";")
+            for name, dtype in df.schema.items()
+            if isinstance(dtype, pl.List)
+        )
     if kind == "csv":
         df.write_csv(path)
     elif kind == "parquet":

@@ -1,10 +1,152 @@
-"""``pakkeforlop timeline``: not built yet."""
+"""``pakkeforlop timeline``: the pathway table, or one patient's timeline for debugging."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
 import typer
+from rich.table import Table
+
+from pakkeforlop.codes import DEFAULT_EDITION
+from pakkeforlop.io.read import read_extract
+from pakkeforlop.timeline import build_pathways
+
+from ._common import fail, guarded, out_console, write_table
+
+_FORMATS = {".parquet": "parquet", ".csv": "csv", ".json": "json"}
 
 
-def timeline_command() -> None:
-    """Not built yet."""
-    raise typer.Exit(2)
+@guarded
+def timeline_command(
+    extract: Annotated[
+        Path, typer.Argument(help="Extract: Parquet, CSV or Arrow file, a folder or a glob.")
+    ],
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o", "--output", help="Write the pathway table here (.parquet, .csv, .json)."
+        ),
+    ] = None,
+    patient: Annotated[
+        str | None,
+        typer.Option(
+            "--patient", help="Print this patient's registrations and pathways as a timeline."
+        ),
+    ] = None,
+    columns: Annotated[
+        Path | None, typer.Option(help="Column mapping TOML for names the aliases do not cover.")
+    ] = None,
+    as_of: Annotated[
+        dt.datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="Reference date (default: the latest event date).",
+        ),
+    ] = None,
+    edition: Annotated[str, typer.Option(help="Code catalogue edition: 2019 or 2024.")] = (
+        DEFAULT_EDITION
+    ),
+    extension: Annotated[
+        Path | None, typer.Option(help="Catalogue extension TOML with local codes.")
+    ] = None,
+) -> None:
+    """Reconstruct pathway instances (one row per pathway) from an extract.
+
+    Each start (A) opens a pathway of its type at the institution, an end (X) closes it;
+    registrations that fit no pathway are reported as findings. List columns (evaluation dates,
+    findings) are joined with ';' in CSV.
+
+    Examples:
+      pakkeforlop timeline extract.parquet -o pathways.parquet
+
+      pakkeforlop timeline extract.parquet --patient P000123
+    """
+    if output is None and patient is None:
+        raise fail("nothing to do: give -o FILE for the pathway table or --patient ID to inspect")
+    if output is not None and output.suffix.lower() not in _FORMATS:
+        raise fail(f"unknown output type {output.suffix!r}; expected .parquet, .csv or .json")
+    reference = as_of.date() if as_of else None
+    extract_ = read_extract(
+        extract, columns=columns, as_of=reference, edition=edition, extension=extension
+    )
+    events = extract_.events
+    if patient is not None:
+        events = events.filter(pl.col("patient_id") == patient)
+        if events.height == 0:
+            raise fail(f"patient {patient!r} has no registrations in {extract}")
+    tl = build_pathways(events, as_of=reference, edition=edition, extension=extension)
+    if patient is not None:
+        _print_patient(
+            patient,
+            events,
+            tl.pathways.collect(),
+            tl.assignments.collect(),
+            tl.findings.collect(),
+            extract_.findings,
+        )
+    if output is not None:
+        pathways = tl.pathways.collect()
+        write_table(pathways, output, _FORMATS[output.suffix.lower()])
+        n_find = tl.findings.select(pl.len()).collect().item()
+        typer.echo(
+            f"{pathways.height} pathways from {events.height} registrations written to {output}"
+            f" ({n_find} timeline findings, {extract_.findings.height} read findings)",
+            err=True,
+        )
+
+
+def _print_patient(
+    patient: str,
+    events: pl.DataFrame,
+    pathways: pl.DataFrame,
+    assignments: pl.DataFrame,
+    findings: pl.DataFrame,
+    read_findings: pl.DataFrame,
+) -> None:
+    all_findings = pl.concat([read_findings, findings]).filter(pl.col("patient_id") == patient)
+    per_row = all_findings.group_by("source_file", "source_row").agg(
+        pl.col("rule_id").str.join(", ").alias("findings")
+    )
+    rows = (
+        events.join(assignments.drop("patient_id"), on=["source_file", "source_row"], how="left")
+        .join(per_row, on=["source_file", "source_row"], how="left")
+        .sort("event_date", "institution_id", "event")
+    )
+    table = Table(title=f"Registrations of patient {patient}")
+    for name in ("date", "institution", "code", "row", "pathway", "fate", "findings"):
+        table.add_column(name)
+    for r in rows.iter_rows(named=True):
+        table.add_row(
+            str(r["event_date"]),
+            str(r["institution_id"]),
+            str(r["code"] or f"{r['pathway_type'] or ''}{r['event']}{r['outcome'] or ''}"),
+            str(r["source_row"]),
+            r["pathway_key"] or "",
+            str(r["assignment"]),
+            r["findings"] or "",
+        )
+    out_console.print(table)
+    ptable = Table(title=f"Pathways of patient {patient}")
+    cols = (
+        "pathway_key",
+        "status",
+        "start_date",
+        "first_attendance_date",
+        "final_decision_date",
+        "final_decision_outcome",
+        "evaluation_count",
+        "end_date",
+        "end_reason",
+        "findings",
+    )
+    for c in cols:
+        ptable.add_column(c)
+    for values in pathways.select(cols).iter_rows():
+        ptable.add_row(
+            *("" if v is None else ", ".join(v) if isinstance(v, list) else str(v) for v in values)
+        )
+    out_console.print(ptable)

@@ -1,0 +1,52 @@
+"""pakkeforlop: quality indicators from Norway's mental-health and substance-use care pathways.
+
+Registry extracts of *pakkeforløp / nasjonale pasientforløp for psykisk helse og rus* flow one way:
+
+1. :func:`read_extract` / :func:`scan_extract`: a file → the canonical event table + findings;
+2. :func:`build_pathways`: events → one row per pathway instance (+ timeline findings);
+3. ``compute_indicators``: pathways → the long indicator table;
+4. ``validate``: every stage's findings gathered into one report.
+
+Each stage is a public function a notebook can call on its own.
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from pakkeforlop.codes import Catalogue, load_catalogue
+from pakkeforlop.errors import (
+    CatalogueError,
+    ConfigurationError,
+    ExtractError,
+    MappingError,
+    PakkeforlopError,
+)
+from pakkeforlop.findings import Rule, rules
+from pakkeforlop.io.read import Extract, LazyExtract, ReadInfo, read_extract, scan_extract
+from pakkeforlop.timeline import Timeline, build_pathways
+
+try:
+    __version__ = version("pakkeforlop")
+except PackageNotFoundError:  # pragma: no cover - running from a source tree
+    __version__ = "0.0.0"
+
+__all__ = [
+    "Catalogue",
+    "CatalogueError",
+    "ConfigurationError",
+    "Extract",
+    "ExtractError",
+    "LazyExtract",
+    "MappingError",
+    "PakkeforlopError",
+    "ReadInfo",
+    "Rule",
+    "Timeline",
+    "__version__",
+    "build_pathways",
+    "load_catalogue",
+    "read_extract",
+    "rules",
+    "scan_extract",
+]

@@ -106,7 +106,9 @@ def _resolve_typeless(multi: pl.DataFrame) -> pl.DataFrame:
     for _ in range(_MAX_PASSES):
         typed = _typed_instances(frame.lazy())
         intervals = _open_intervals(typed)
-        pending = typed.filter(pl.col("_type").is_null() & pl.col("_usable")).select(GROUP_ID, "_pos")
+        pending = typed.filter(pl.col("_type").is_null() & pl.col("_usable")).select(
+            GROUP_ID, "_pos"
+        )
         found = (
             pending.join(intervals, on=GROUP_ID, how="inner")
             .filter(
