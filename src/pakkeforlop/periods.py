@@ -1,0 +1,220 @@
+"""Reporting periods: month, tertial and year, as labels and date bounds.
+
+See domain/extract-and-timeline.md §3: the register publishes per tertial (T1 January–April,
+T2 May–August, T3 September–December). Labels are a contract: year ``"2023"``, tertial
+``"2023-T1"``, month ``"2023-01"``.
+
+The expression helpers work on any date expression and are used by the indicator engine; the
+scalar helpers (:func:`period_bounds`, :func:`parse_date_or_period`) serve option parsing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Final, Literal, get_args
+
+import polars as pl
+
+from pakkeforlop.errors import ConfigurationError
+
+__all__ = [
+    "PERIODS",
+    "Period",
+    "check_period",
+    "parse_date_or_period",
+    "period_bounds",
+    "period_end",
+    "period_label",
+    "period_of",
+    "period_start",
+]
+
+Period = Literal["month", "tertial", "year"]
+
+#: The period kinds, finest first.
+PERIODS: Final[tuple[str, ...]] = get_args(Period)
+
+#: Months per period kind.
+_MONTHS: Final = {"month": 1, "tertial": 4, "year": 12}
+
+_LABEL = re.compile(r"^(?P<year>\d{4})(?:-T(?P<tertial>[123])|-(?P<month>\d{2}))?$")
+
+
+def check_period(period: str) -> Period:
+    """Validate a period kind.
+
+    Args:
+        period: ``"month"``, ``"tertial"`` or ``"year"``.
+
+    Returns:
+        The same value, typed as :data:`Period`.
+
+    Raises:
+        ConfigurationError: If the value is not a known period kind.
+
+    Examples:
+        >>> check_period("tertial")
+        'tertial'
+    """
+    if period == "month":
+        return "month"
+    if period == "tertial":
+        return "tertial"
+    if period == "year":
+        return "year"
+    msg = f"unknown period {period!r}; expected one of {', '.join(PERIODS)}"
+    raise ConfigurationError(msg)
+
+
+def period_start(date: pl.Expr, period: Period) -> pl.Expr:
+    """The first day of the period a date falls in.
+
+    Args:
+        date: A date expression.
+        period: The period kind.
+
+    Returns:
+        A date expression.
+
+    Examples:
+        >>> import datetime as dt
+        >>> df = pl.DataFrame({"d": [dt.date(2023, 6, 15)]})
+        >>> df.select(period_start(pl.col("d"), "tertial")).item()
+        datetime.date(2023, 5, 1)
+    """
+    months = _MONTHS[period]
+    month = ((date.dt.month() - 1) // months) * months + 1
+    return pl.date(date.dt.year(), month, 1)
+
+
+def period_end(start: pl.Expr, period: Period) -> pl.Expr:
+    """The last day of a period, from its first day (see :func:`period_start`).
+
+    Args:
+        start: A date expression holding period starts.
+        period: The period kind.
+
+    Returns:
+        A date expression.
+
+    Examples:
+        >>> import datetime as dt
+        >>> df = pl.DataFrame({"s": [dt.date(2024, 1, 1)]})
+        >>> df.select(period_end(pl.col("s"), "tertial")).item()
+        datetime.date(2024, 4, 30)
+    """
+    return start.dt.offset_by(f"{_MONTHS[period]}mo").dt.offset_by("-1d")
+
+
+def period_label(start: pl.Expr, period: Period) -> pl.Expr:
+    """The label of a period, from any date in it.
+
+    Args:
+        start: A date expression (a period start or any date inside the period).
+        period: The period kind.
+
+    Returns:
+        A string expression: ``"2023"``, ``"2023-T1"`` or ``"2023-01"``.
+
+    Examples:
+        >>> import datetime as dt
+        >>> df = pl.DataFrame({"d": [dt.date(2023, 9, 30)]})
+        >>> [df.select(period_label(pl.col("d"), p)).item() for p in ("year", "tertial", "month")]
+        ['2023', '2023-T3', '2023-09']
+    """
+    if period == "year":
+        return start.dt.year().cast(pl.String)
+    if period == "month":
+        return start.dt.strftime("%Y-%m")
+    tertial = (start.dt.month() - 1) // 4 + 1
+    return pl.concat_str(start.dt.year().cast(pl.String), pl.lit("-T"), tertial.cast(pl.String))
+
+
+def period_of(day: dt.date, period: Period) -> str:
+    """The label of the period a single date falls in.
+
+    Args:
+        day: The date.
+        period: The period kind.
+
+    Returns:
+        The label.
+
+    Examples:
+        >>> import datetime as dt
+        >>> period_of(dt.date(2023, 5, 1), "tertial")
+        '2023-T2'
+    """
+    if period == "year":
+        return f"{day.year}"
+    if period == "month":
+        return f"{day.year}-{day.month:02d}"
+    return f"{day.year}-T{(day.month - 1) // 4 + 1}"
+
+
+def period_bounds(label: str) -> tuple[dt.date, dt.date]:
+    """The first and last day of a labelled period.
+
+    Args:
+        label: ``"2023"``, ``"2023-T2"`` or ``"2023-05"``.
+
+    Returns:
+        ``(first day, last day)``, both inclusive.
+
+    Raises:
+        ConfigurationError: If the label is not a period label.
+
+    Examples:
+        >>> period_bounds("2023-T2")
+        (datetime.date(2023, 5, 1), datetime.date(2023, 8, 31))
+        >>> period_bounds("2024-02")
+        (datetime.date(2024, 2, 1), datetime.date(2024, 2, 29))
+    """
+    m = _LABEL.match(label.strip())
+    if m is None or (m["month"] is not None and not 1 <= int(m["month"]) <= 12):
+        msg = f"not a period label: {label!r}; expected e.g. 2023, 2023-T1 or 2023-01"
+        raise ConfigurationError(msg)
+    year = int(m["year"])
+    if m["tertial"] is not None:
+        first_month, months = (int(m["tertial"]) - 1) * 4 + 1, 4
+    elif m["month"] is not None:
+        first_month, months = int(m["month"]), 1
+    else:
+        first_month, months = 1, 12
+    start = dt.date(year, first_month, 1)
+    after = first_month + months
+    next_start = dt.date(year + (after - 1) // 12, (after - 1) % 12 + 1, 1)
+    return start, next_start - dt.timedelta(days=1)
+
+
+def parse_date_or_period(text: str, *, end: bool = False) -> dt.date:
+    """Parse an ISO date, or a period label standing for its first (or last) day.
+
+    Args:
+        text: ``"2023-03-15"``, or a label such as ``"2023"``, ``"2023-T1"``, ``"2023-01"``.
+        end: For a label, return the period's last day instead of its first.
+
+    Returns:
+        The date.
+
+    Raises:
+        ConfigurationError: If the text is neither.
+
+    Examples:
+        >>> parse_date_or_period("2023-T1", end=True)
+        datetime.date(2023, 4, 30)
+        >>> parse_date_or_period("2023-03-15")
+        datetime.date(2023, 3, 15)
+    """
+    value = text.strip()
+    try:
+        return dt.date.fromisoformat(value)
+    except ValueError:
+        pass
+    try:
+        first, last = period_bounds(value)
+    except ConfigurationError:
+        msg = f"not a date or period: {text!r}; expected YYYY-MM-DD, YYYY, YYYY-Tn or YYYY-MM"
+        raise ConfigurationError(msg) from None
+    return last if end else first

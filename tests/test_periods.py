@@ -1,0 +1,104 @@
+"""Period labels and bounds (domain/extract-and-timeline.md §3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import polars as pl
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from pakkeforlop.errors import ConfigurationError
+from pakkeforlop.periods import (
+    check_period,
+    parse_date_or_period,
+    period_bounds,
+    period_end,
+    period_label,
+    period_of,
+    period_start,
+)
+
+DAYS = [
+    dt.date(2023, 1, 1),
+    dt.date(2023, 4, 30),
+    dt.date(2023, 5, 1),
+    dt.date(2023, 8, 31),
+    dt.date(2023, 9, 1),
+    dt.date(2023, 12, 31),
+    dt.date(2024, 2, 29),
+]
+
+
+def _frame() -> pl.DataFrame:
+    return pl.DataFrame({"d": DAYS})
+
+
+@pytest.mark.parametrize(
+    ("period", "labels"),
+    [
+        ("year", ["2023", "2023", "2023", "2023", "2023", "2023", "2024"]),
+        # T1 January–April, T2 May–August, T3 September–December
+        ("tertial", ["2023-T1", "2023-T1", "2023-T2", "2023-T2", "2023-T3", "2023-T3", "2024-T1"]),
+        ("month", ["2023-01", "2023-04", "2023-05", "2023-08", "2023-09", "2023-12", "2024-02"]),
+    ],
+)
+def test_labels_exact(period: str, labels: list[str]) -> None:
+    p = check_period(period)
+    out = _frame().select(period_label(pl.col("d"), p))["d"].to_list()
+    assert out == labels
+    assert [period_of(d, p) for d in DAYS] == labels
+
+
+def test_bounds_of_tertials_and_months() -> None:
+    starts = _frame().select(period_start(pl.col("d"), "tertial").alias("s"))
+    ends = starts.select(period_end(pl.col("s"), "tertial"))["s"].to_list()
+    assert starts["s"].to_list()[:3] == [
+        dt.date(2023, 1, 1),
+        dt.date(2023, 1, 1),
+        dt.date(2023, 5, 1),
+    ]
+    assert ends[:3] == [dt.date(2023, 4, 30), dt.date(2023, 4, 30), dt.date(2023, 8, 31)]
+    assert period_bounds("2024-02") == (dt.date(2024, 2, 1), dt.date(2024, 2, 29))
+    assert period_bounds("2023-T3") == (dt.date(2023, 9, 1), dt.date(2023, 12, 31))
+    assert period_bounds("2023") == (dt.date(2023, 1, 1), dt.date(2023, 12, 31))
+    assert period_bounds("2023-12") == (dt.date(2023, 12, 1), dt.date(2023, 12, 31))
+
+
+@pytest.mark.parametrize("bad", ["2023-T4", "2023-13", "23", "2023-T", "T1", ""])
+def test_bad_labels(bad: str) -> None:
+    with pytest.raises(ConfigurationError, match="period"):
+        period_bounds(bad)
+
+
+def test_parse_date_or_period() -> None:
+    assert parse_date_or_period("2023") == dt.date(2023, 1, 1)
+    assert parse_date_or_period("2023", end=True) == dt.date(2023, 12, 31)
+    assert parse_date_or_period("2023-05") == dt.date(2023, 5, 1)
+    assert parse_date_or_period("2023-05-17", end=True) == dt.date(2023, 5, 17)
+    with pytest.raises(ConfigurationError, match="not a date or period: 'soon'"):
+        parse_date_or_period("soon")
+
+
+def test_unknown_period_kind() -> None:
+    with pytest.raises(ConfigurationError, match="unknown period 'week'"):
+        check_period("week")
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.dates(min_value=dt.date(2019, 1, 1), max_value=dt.date(2035, 12, 31)),
+    st.sampled_from(["month", "tertial", "year"]),
+)
+def test_every_date_lies_within_its_period(day: dt.date, period: str) -> None:
+    p = check_period(period)
+    label = period_of(day, p)
+    first, last = period_bounds(label)
+    assert first <= day <= last
+    row = (
+        pl.DataFrame({"d": [day]})
+        .select(period_start(pl.col("d"), p).alias("s"), period_label(pl.col("d"), p).alias("l"))
+        .with_columns(period_end(pl.col("s"), p).alias("e"))
+    )
+    assert row.row(0) == (first, label, last)
