@@ -1,0 +1,67 @@
+"""The indicator engine: declarative definitions, compiled to polars, run per period and stratum.
+
+See domain/indicators.md. The catalogue of indicators (``data/indicators.toml``), the recommended
+pathway times (``data/pathway_times_2019.toml``) and the suppression policies
+(``data/suppression.toml``) are data; :func:`compute_indicators` runs any selection of the
+indicators in one lazy plan and returns the long table of §4 with its provenance in
+``.metadata``; :func:`compare_areas` compares areas of residence against funnel limits.
+"""
+
+from __future__ import annotations
+
+from pakkeforlop.indicators.definitions import (
+    IndicatorCatalogue,
+    computability,
+    definition,
+    definitions_table,
+    indicator_catalogue,
+)
+from pakkeforlop.indicators.engine import (
+    OUTPUT_COLUMNS,
+    IndicatorTable,
+    compute_indicators,
+    parse_by,
+)
+from pakkeforlop.indicators.equity import AreaComparison, AreaVariation, compare_areas
+from pakkeforlop.indicators.models import (
+    GoalArea,
+    IndicatorDefinition,
+    IndicatorMetadata,
+    PathwayTime,
+    SuppressionPolicy,
+)
+from pakkeforlop.indicators.stats import funnel_limits, wilson_exprs, wilson_interval
+from pakkeforlop.indicators.suppression import (
+    apply_suppression,
+    suppression_policies,
+    suppression_policy,
+)
+from pakkeforlop.indicators.times import PathwayTimes, load_pathway_times
+
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "AreaComparison",
+    "AreaVariation",
+    "GoalArea",
+    "IndicatorCatalogue",
+    "IndicatorDefinition",
+    "IndicatorMetadata",
+    "IndicatorTable",
+    "PathwayTime",
+    "PathwayTimes",
+    "SuppressionPolicy",
+    "apply_suppression",
+    "compare_areas",
+    "computability",
+    "compute_indicators",
+    "definition",
+    "definitions_table",
+    "funnel_limits",
+    "indicator_catalogue",
+    "load_pathway_times",
+    "parse_by",
+    "suppression_policies",
+    "suppression_policy",
+    "wilson_exprs",
+    "wilson_interval",
+]

@@ -1,0 +1,180 @@
+"""Frozen pydantic models of the indicator engine's data: definitions, times, policies, metadata.
+
+See domain/indicators.md. Every model is validated once at the edge (when its data file is read)
+and is plain data afterwards.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+__all__ = [
+    "CareLevelDefault",
+    "GoalArea",
+    "IndicatorDefinition",
+    "IndicatorMetadata",
+    "Interval",
+    "OutcomeCodes",
+    "PathwayTime",
+    "SuppressionPolicy",
+]
+
+#: Intervals of the recommended pathway times (domain/indicators.md §2).
+Interval = Literal[
+    "assessment",
+    "extended_assessment",
+    "detox_to_treatment",
+    "first_evaluation",
+    "between_evaluations",
+    "referral_to_first_attendance_severe",
+    "referral_to_first_attendance_less_severe",
+]
+
+#: Which limit applies when the care level of the registration ending an interval is unknown.
+CareLevelDefault = Literal["outpatient", "inpatient"]
+
+_FROZEN = ConfigDict(frozen=True, extra="forbid")
+
+
+class GoalArea(BaseModel):
+    """One of the five goal areas of the pathway programme (domain/indicators.md §1)."""
+
+    model_config = _FROZEN
+
+    id: str
+    title_nb: str
+    title_en: str
+
+
+class OutcomeCodes(BaseModel):
+    """The code letters the predicates rely on (domain/codes.md §4), held in data."""
+
+    model_config = _FROZEN
+
+    treatment_decision: tuple[str, ...]
+    """Outcomes of C that are a treatment decision (P, T)."""
+    extended_assessment: str
+    completed: str
+    rejected: str
+    not_in_pathway: str
+
+
+class IndicatorDefinition(BaseModel):
+    """One indicator, declaratively (domain/indicators.md §3).
+
+    The named building blocks (anchor, predicates, duration) are compiled to polars expressions by
+    :mod:`pakkeforlop.indicators.compile`; their names are checked when the catalogue is loaded.
+    """
+
+    model_config = _FROZEN
+
+    id: str
+    goal_area: str
+    title_nb: str
+    title_en: str
+    unit: Literal["pathway", "evaluation_gap"] = "pathway"
+    kind: Literal["proportion", "duration"] = "proportion"
+    anchor: str
+    denominator: tuple[str, ...]
+    numerator: tuple[str, ...] = ()
+    exclusions: tuple[str, ...] = ()
+    duration: str | None = None
+    interval: Interval | None = None
+    pathway_types: tuple[str, ...] | None = None
+    """Only pathways of these types (all types when absent)."""
+    excluded_pathway_types: tuple[str, ...] = ()
+    target: float | None = Field(default=None, ge=0, le=1)
+    source: Literal["KV", "KVL", "DERIVED", "UNSURE", "local"] = "KVL"
+    official: bool = False
+    """One of the nationally published indicators."""
+    derived: bool = False
+    """Rests on a [DERIVED] quantity (e.g. treatment start); flagged in the output."""
+    requires_event: str | None = None
+    """An event code the catalogue edition must have (H exists from 2024)."""
+    requires_local_code: bool = False
+    """Computable only when a catalogue extension maps a local code to this indicator."""
+    notes: str = ""
+
+    @model_validator(mode="after")
+    def _kind_consistent(self) -> IndicatorDefinition:
+        if self.kind == "duration" and (self.duration is None or self.numerator):
+            msg = f"{self.id}: a duration indicator names a duration and no numerator"
+            raise ValueError(msg)
+        if self.kind == "proportion" and (self.duration is not None or not self.numerator):
+            msg = f"{self.id}: a proportion indicator names a numerator and no duration"
+            raise ValueError(msg)
+        return self
+
+
+class PathwayTime(BaseModel):
+    """One row of the recommended pathway times (domain/indicators.md §2), in calendar days."""
+
+    model_config = _FROZEN
+
+    pathway_type: Literal["D01", "D06", "D07", "D08", "D09", "D10", "D11", "D12"]
+    interval: Interval
+    outpatient: int = Field(ge=0)
+    inpatient: int = Field(ge=0)
+    status: Literal["official", "provisional"]
+    source: str = ""
+    note: str = ""
+
+    @property
+    def label(self) -> str:
+        """Short label, e.g. ``"D12 assessment (provisional)"``."""
+        return f"{self.pathway_type} {self.interval} ({self.status})"
+
+
+class SuppressionPolicy(BaseModel):
+    """A named small-cell suppression policy (domain/indicators.md §4)."""
+
+    model_config = _FROZEN
+
+    name: str
+    title: str
+    description: str
+    min_denominator: int = Field(ge=1)
+    """Hide a cell whose denominator is under this."""
+    hidden_numerator: tuple[int, int] | None = None
+    """Hide a cell whose numerator lies in this range (both bounds inclusive)."""
+    secondary: bool = True
+    """Hide the next-smallest cell of a stratum group when exactly one is hidden."""
+    source: str = ""
+
+
+class IndicatorMetadata(BaseModel):
+    """Provenance that travels with an indicator table (domain/indicators.md §4)."""
+
+    model_config = _FROZEN
+
+    catalogue_edition: str
+    """Indicator catalogue edition (``indicators.toml``)."""
+    code_edition: str
+    """Code catalogue edition (2019 or 2024)."""
+    code_extension: str | None = None
+    times_file: str
+    times_version: str
+    provisional_times_used: tuple[str, ...] = ()
+    """Pathway-time rows with status provisional that decided at least one unit."""
+    types_without_time: dict[str, tuple[str, ...]] = Field(default_factory=dict)
+    """Per time-based indicator: pathway types left out because they have no recommended time."""
+    reference_date: dt.date | None
+    period: str
+    by: tuple[str, ...]
+    start: dt.date | None = None
+    end: dt.date | None = None
+    suppression: str | None
+    """The suppression policy applied, or ``None`` when off."""
+    level: float
+    unknown_care_level: CareLevelDefault
+    indicators: tuple[str, ...]
+    not_computed: dict[str, str] = Field(default_factory=dict)
+    """Indicators left out, with the reason (e.g. no national code)."""
+    input_rows: int | None = None
+    pathway_count: int
+    findings_count: int | None = None
+    findings_by_severity: dict[str, int] = Field(default_factory=dict)
+    notes: tuple[str, ...] = ()

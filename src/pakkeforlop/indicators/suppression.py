@@ -1,0 +1,168 @@
+"""Small-cell suppression: named policies held in data, with secondary suppression.
+
+See domain/indicators.md §4. Policies live in ``data/suppression.toml``: ``nki`` (the default,
+the national quality-indicator rule: hide when the denominator is under 5 or the numerator is
+1–4) and ``npr`` (the register's pathway statistics: hide counts under 3).
+
+A hidden cell gets ``suppressed = true`` and blank ``value``, ``ci_low``, ``ci_high``,
+``meets_target``, duration statistics and ``numerator``; ``denominator`` is blanked too when it is
+itself a small count. Secondary suppression: among the stratum rows of one indicator and period,
+when exactly one cell is hidden the next-smallest cell (by denominator, then numerator, then
+stratum values) is hidden as well, with the same columns blanked, so that the hidden cell cannot
+be recovered as the overall row minus the other cells; when the hidden cell is the only stratum
+cell, the overall row is hidden instead.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from functools import cache
+from importlib import resources
+
+import polars as pl
+
+from pakkeforlop.errors import ConfigurationError
+from pakkeforlop.indicators.models import SuppressionPolicy
+
+__all__ = ["DEFAULT_POLICY", "apply_suppression", "suppression_policies", "suppression_policy"]
+
+#: Columns blanked in every hidden cell (besides ``numerator`` and, when small, ``denominator``).
+BLANKED = ("value", "ci_low", "ci_high", "meets_target", "median_days", "p75_days", "p90_days")
+
+
+@cache
+def _raw() -> tuple[str, tuple[SuppressionPolicy, ...]]:
+    text = (
+        resources.files("pakkeforlop.indicators")
+        .joinpath("data", "suppression.toml")
+        .read_text(encoding="utf-8")
+    )
+    raw = tomllib.loads(text)
+    return str(raw["default"]), tuple(SuppressionPolicy.model_validate(p) for p in raw["policy"])
+
+
+#: Name of the policy used when none is named.
+DEFAULT_POLICY = "nki"
+
+
+def suppression_policies() -> dict[str, SuppressionPolicy]:
+    """The shipped suppression policies, by name.
+
+    Returns:
+        ``{"nki": ..., "npr": ...}``.
+
+    Examples:
+        >>> sorted(suppression_policies())
+        ['nki', 'npr']
+        >>> suppression_policies()["nki"].min_denominator
+        5
+    """
+    return {p.name: p for p in _raw()[1]}
+
+
+def suppression_policy(policy: str | SuppressionPolicy | None = None) -> SuppressionPolicy:
+    """Resolve a policy name (or pass a policy through).
+
+    Args:
+        policy: A name (``"nki"``, ``"npr"``), a policy, or ``None`` for the default.
+
+    Returns:
+        The policy.
+
+    Raises:
+        ConfigurationError: If the name is unknown.
+
+    Examples:
+        >>> suppression_policy().name
+        'nki'
+    """
+    if isinstance(policy, SuppressionPolicy):
+        return policy
+    name = policy or _raw()[0]
+    policies = suppression_policies()
+    if name not in policies:
+        msg = f"unknown suppression policy {name!r}; expected one of {', '.join(policies)}"
+        raise ConfigurationError(msg)
+    return policies[name]
+
+
+def apply_suppression(
+    table: pl.DataFrame,
+    policy: str | SuppressionPolicy | None = None,
+    *,
+    by: Sequence[str] = (),
+    group: Sequence[str] = ("indicator_id", "period"),
+) -> pl.DataFrame:
+    """Apply a suppression policy to an indicator table.
+
+    Args:
+        table: A long indicator table (``numerator``, ``denominator``, the blanked columns that
+            are present, the ``by`` columns and the ``group`` columns). Rows whose ``by``
+            columns are all null are the overall rows.
+        policy: The policy (name or model); the default (``nki``) when ``None``.
+        by: The stratum columns.
+        group: Columns that identify one set of cells summing to an overall row.
+
+    Returns:
+        The table, same rows and order, with ``suppressed`` set and hidden cells blanked.
+
+    Examples:
+        >>> t = pl.DataFrame(
+        ...     {"indicator_id": ["x"] * 4, "period": ["2023"] * 4,
+        ...      "region": [None, "a", "b", "c"], "numerator": [30, 3, 12, 15],
+        ...      "denominator": [40, 10, 14, 16], "value": [0.75, 0.3, 12 / 14, 15 / 16]}
+        ... )
+        >>> out = apply_suppression(t, "nki", by=["region"])
+        >>> out.select("region", "numerator", "denominator", "suppressed").rows()
+        [(None, 30, 40, False), ('a', None, 10, True), ('b', None, 14, True), ('c', 15, 16, False)]
+    """
+    pol = suppression_policy(policy)
+    keys = list(group)
+    den = pl.col("denominator")
+    num = pl.col("numerator")
+    hide_den = (den < pol.min_denominator).fill_null(False)
+    if pol.hidden_numerator is not None:
+        lo, hi = pol.hidden_numerator
+        hide_num = num.is_between(lo, hi).fill_null(False)
+    else:
+        hide_num = pl.lit(False)
+    is_total = pl.all_horizontal(*(pl.col(b).is_null() for b in by)) if by else pl.lit(True)
+    df = table.with_row_index("_row").with_columns(
+        is_total.alias("_total"), hide_den.alias("_pden"), (hide_den | hide_num).alias("_p")
+    )
+    strata = ~pl.col("_total")
+    if pol.secondary and by:
+        df = df.with_columns(
+            (pl.col("_p") & strata).sum().over(keys).alias("_np"),
+            strata.sum().over(keys).alias("_nc"),
+            (pl.col("_pden") & strata).any().over(keys).alias("_pden_any"),
+        )
+        candidate = strata & ~pl.col("_p") & (pl.col("_np") == 1)
+        df = (
+            df.sort([*keys, "denominator", "numerator", *by], nulls_last=True)
+            .with_columns(candidate.alias("_cand"))
+            .with_columns(
+                (pl.col("_cand") & (pl.col("_cand").cum_sum().over(keys) == 1)).alias("_sec"),
+                (
+                    pl.col("_total") & ~pl.col("_p") & (pl.col("_np") == 1) & (pl.col("_nc") == 1)
+                ).alias("_sec_total"),
+            )
+            .sort("_row")
+        )
+        secondary = pl.col("_sec") | pl.col("_sec_total")
+        hidden = pl.col("_p") | secondary
+        hidden_den = pl.col("_pden") | (secondary & pl.col("_pden_any"))
+    else:
+        hidden = pl.col("_p")
+        hidden_den = pl.col("_pden")
+    df = df.with_columns(hidden.alias("suppressed"), hidden_den.alias("_hden"))
+    blank = [
+        pl.when(~pl.col("suppressed")).then(pl.col(c)).alias(c) for c in BLANKED if c in df.columns
+    ]
+    df = df.with_columns(
+        *blank,
+        pl.when(~pl.col("suppressed")).then(num).alias("numerator"),
+        pl.when(~pl.col("_hden")).then(den).alias("denominator"),
+    )
+    return df.drop([c for c in df.columns if c.startswith("_")])

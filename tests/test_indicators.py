@@ -1,0 +1,705 @@
+"""Every indicator of domain/indicators.md §3 on a tiny hand-computed pathway table.
+
+Each fixture lists a few pathways and, in a comment, which of them are in the denominator and
+numerator and why. Recommended times used (pathway_times_2019.toml): D11 assessment 42 / extended
+84 / first evaluation 42 / between evaluations 84 (provisional, same both care levels); D01
+assessment 21 out / 7 in, detox 3 out / 0 in, first evaluation 7, between evaluations 56 out /
+42 in; D08 assessment 42 / 14, first evaluation 28 / 14; D09 detox 0; D06 has no times.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+import pytest
+
+from pakkeforlop.codes import load_catalogue
+from pakkeforlop.errors import ConfigurationError
+from pakkeforlop.indicators import (
+    OUTPUT_COLUMNS,
+    compute_indicators,
+    definitions_table,
+    indicator_catalogue,
+)
+from pakkeforlop.indicators.testing import pathway_table
+
+D = dt.date
+REF = D(2023, 12, 31)
+EXTENSION = Path(__file__).parent.parent / "sample_data" / "catalogue_extension.toml"
+
+
+def overall(rows: list[dict[str, Any]], indicator: str, **kw: Any) -> tuple[Any, ...]:
+    """(numerator, denominator) of the single overall cell, by year, unsuppressed."""
+    kw.setdefault("period", "year")
+    kw.setdefault("reference_date", REF)
+    out = compute_indicators(pathway_table(rows), indicators=[indicator], suppress=False, **kw)
+    assert out.height == 1, out
+    return out["numerator"].item(), out["denominator"].item()
+
+
+# --- waiting -------------------------------------------------------------------------------------
+
+ASSESSMENT = [
+    # p1 D11: M 10 Jan -> C-P 21 Feb = 42 days <= 42: in time
+    {
+        "first_attendance_date": D(2023, 1, 10),
+        "final_decision_date": D(2023, 2, 21),
+        "final_decision_outcome": "P",
+    },
+    # p2 D11: 43 days > 42: late
+    {
+        "first_attendance_date": D(2023, 1, 10),
+        "final_decision_date": D(2023, 2, 22),
+        "final_decision_outcome": "P",
+    },
+    # p3 D11 extended (first C-U 1 Feb): M 10 Jan -> final C 4 Apr = 84 days <= 84: in time
+    {
+        "first_attendance_date": D(2023, 1, 10),
+        "first_decision_date": D(2023, 2, 1),
+        "first_decision_outcome": "U",
+        "final_decision_date": D(2023, 4, 4),
+        "final_decision_outcome": "T",
+    },
+    # p4 D11 direct to treatment (C without M): EXCLUDED
+    {"final_decision_date": D(2023, 1, 20), "final_decision_outcome": "P"},
+    # p5 D06: no recommended time: EXCLUDED
+    {
+        "pathway_type": "D06",
+        "first_attendance_date": D(2023, 1, 10),
+        "final_decision_date": D(2023, 1, 12),
+        "final_decision_outcome": "P",
+    },
+    # p6 D01 inpatient decision: 8 days > 7 (inpatient limit): late (outpatient would be 21)
+    {
+        "pathway_type": "D01",
+        "care_level": "inpatient",
+        "first_attendance_date": D(2023, 1, 10),
+        "final_decision_date": D(2023, 1, 18),
+        "final_decision_outcome": "T",
+    },
+    # p7 D01 care level unknown -> outpatient 21: 21 days: in time
+    {
+        "pathway_type": "D01",
+        "first_attendance_date": D(2023, 1, 10),
+        "final_decision_date": D(2023, 1, 31),
+        "final_decision_outcome": "T",
+    },
+    # p8 D08 inpatient: 14 days <= 14: in time
+    {
+        "pathway_type": "D08",
+        "care_level": "inpatient",
+        "first_attendance_date": D(2023, 1, 1),
+        "final_decision_date": D(2023, 1, 15),
+        "final_decision_outcome": "P",
+    },
+    # p9 D11 only a first C-U, no final decision yet: not in the denominator
+    {
+        "first_attendance_date": D(2023, 1, 10),
+        "first_decision_date": D(2023, 2, 1),
+        "first_decision_outcome": "U",
+    },
+    # p10 D01 extended assessment: no recommended time for D01 extended: EXCLUDED
+    {
+        "pathway_type": "D01",
+        "first_attendance_date": D(2023, 1, 10),
+        "first_decision_date": D(2023, 1, 20),
+        "first_decision_outcome": "U",
+        "final_decision_date": D(2023, 2, 20),
+        "final_decision_outcome": "T",
+    },
+    # p11 D11 postponed by the patient (one L): 50 days: late
+    {
+        "first_attendance_date": D(2023, 1, 10),
+        "final_decision_date": D(2023, 3, 1),
+        "final_decision_outcome": "P",
+        "postponements": 1,
+    },
+    # p12 D11 M registered after the C (direct to treatment, finding 211): EXCLUDED
+    {
+        "first_attendance_date": D(2023, 1, 25),
+        "final_decision_date": D(2023, 1, 20),
+        "final_decision_outcome": "P",
+    },
+]
+
+
+def test_assessment_in_time() -> None:
+    # denominator p1 p2 p3 p6 p7 p8 p11 = 7; numerator p1 p3 p7 p8 = 4
+    assert overall(ASSESSMENT, "assessment_in_time") == (4, 7)
+
+
+def test_assessment_in_time_excluding_postponed() -> None:
+    # as above without p11: 4 of 6
+    assert overall(ASSESSMENT, "assessment_in_time_excl_postponed") == (4, 6)
+
+
+def test_assessment_care_level_default_is_configurable() -> None:
+    # With unknown care level read as inpatient, p7 (D01, 21 days) is late against 7: 3 of 7.
+    assert overall(ASSESSMENT, "assessment_in_time", unknown_care_level="inpatient") == (3, 7)
+
+
+def test_assessment_days_distribution() -> None:
+    rows = [
+        # M -> final C: 10, 42, 43 days; the D06 pathway counts (no time is needed)
+        {
+            "pathway_type": "D06",
+            "first_attendance_date": D(2023, 1, 1),
+            "final_decision_date": D(2023, 1, 11),
+            "final_decision_outcome": "P",
+        },
+        ASSESSMENT[0],
+        ASSESSMENT[1],
+        ASSESSMENT[3],  # direct to treatment: excluded
+        ASSESSMENT[8],  # no final decision: not in
+    ]
+    out = compute_indicators(
+        pathway_table(rows), indicators=["assessment_days"], suppress=False, period="year"
+    )
+    # sorted [10, 42, 43]: median 42; p75 at position 1.5 -> 42.5; p90 at 1.8 -> 42.8
+    row = out.select("numerator", "denominator", "value", "median_days", "p75_days", "p90_days")
+    assert row.row(0) == (None, 3, None, 42.0, 42.5, pytest.approx(42.8))
+
+
+def test_rejected_and_not_in_pathway_referrals() -> None:
+    start = D(2023, 2, 1)
+    rows: list[dict[str, Any]] = [
+        {"start_date": start, "end_date": D(2023, 3, 1), "end_reason": "R"},  # rejected
+        {"start_date": start, "end_date": D(2023, 3, 1), "end_reason": "R"},  # rejected
+        {"start_date": start, "end_date": D(2023, 3, 1), "end_reason": "L"},  # not in pathway
+        {"start_date": start, "end_date": D(2023, 3, 1), "end_reason": "G"},
+        {"start_date": start},  # open
+        # started 2022, rejected 2023: counts in 2022, the year of its anchor (A)
+        {"start_date": D(2022, 12, 1), "end_date": D(2023, 1, 5), "end_reason": "R"},
+    ]
+    out = compute_indicators(
+        pathway_table(rows),
+        indicators=["rejected_referrals", "not_in_pathway_referrals"],
+        suppress=False,
+        period="year",
+    )
+    got = out.select("indicator_id", "period", "numerator", "denominator").rows()
+    assert got == [
+        ("rejected_referrals", "2022", 1, 1),
+        ("rejected_referrals", "2023", 2, 5),
+        ("not_in_pathway_referrals", "2022", 0, 1),
+        ("not_in_pathway_referrals", "2023", 1, 5),
+    ]
+
+
+def test_detox_to_treatment_in_time() -> None:
+    ref = D(2023, 6, 30)
+    detox = D(2023, 3, 1)
+    rows = [
+        # p1 D01: treatment 3 days after detox, outpatient limit 3: in time
+        {"pathway_type": "D01", "detox_end_date": detox, "treatment_start_date": D(2023, 3, 4)},
+        # p2 D01: 4 days: late
+        {"pathway_type": "D01", "detox_end_date": detox, "treatment_start_date": D(2023, 3, 5)},
+        # p3 D01: 1 day but the treatment starts as inpatient (limit 0): late
+        {
+            "pathway_type": "D01",
+            "detox_end_date": detox,
+            "treatment_start_date": D(2023, 3, 2),
+            "treatment_start_care_level": "inpatient",
+        },
+        # p4 D09: same day, limit 0: in time
+        {"pathway_type": "D09", "detox_end_date": detox, "treatment_start_date": detox},
+        # p5 D01: detox 29 Jun, no treatment yet, due 2 Jul after the reference date: EXCLUDED
+        {"pathway_type": "D01", "detox_end_date": D(2023, 6, 29)},
+        # p6 D01: no treatment, pathway ended 2 Mar before the due date 4 Mar: EXCLUDED
+        {
+            "pathway_type": "D01",
+            "detox_end_date": detox,
+            "end_date": D(2023, 3, 2),
+            "end_reason": "P",
+        },
+        # p7 D01: no treatment, still open long after the due date: late
+        {"pathway_type": "D01", "detox_end_date": detox},
+        # p8 D11: no detox time for the type: EXCLUDED
+        {"pathway_type": "D11", "detox_end_date": detox, "treatment_start_date": detox},
+    ]
+    # denominator p1 p2 p3 p4 p7 = 5; numerator p1 p4 = 2
+    assert overall(rows, "detox_to_treatment_in_time", reference_date=ref) == (2, 5)
+    out = compute_indicators(
+        pathway_table(rows), indicators=["detox_to_treatment_in_time"], reference_date=ref
+    )
+    assert out["derived"].all()  # treatment start is derived: said in the output
+    assert any("derived" in n for n in out.metadata.notes)
+
+
+def test_waiting_days_to_first_attendance() -> None:
+    start = D(2023, 1, 1)
+    rows = [
+        {"start_date": start, "first_attendance_date": start + dt.timedelta(days=n)}
+        for n in (5, 10, 20, 30)
+    ] + [{"start_date": start}]  # no M: not in
+    out = compute_indicators(
+        pathway_table(rows), indicators=["waiting_days_to_first_attendance"], suppress=False
+    )
+    # [5, 10, 20, 30]: median 15; p75 at 2.25 -> 22.5; p90 at 2.7 -> 27
+    assert out.select("denominator", "median_days", "p75_days", "p90_days").row(0) == (
+        4,
+        15.0,
+        22.5,
+        pytest.approx(27.0),
+    )
+    assert out["period"].item() == "2023-T1"  # anchored on M (January)
+
+
+# --- coordination --------------------------------------------------------------------------------
+
+
+def test_evaluation_any() -> None:
+    c, x = D(2023, 1, 1), D(2023, 3, 1)
+    treat = {"final_decision_date": c, "final_decision_outcome": "P", "end_reason": "G"}
+    rows = [
+        {**treat, "evaluation_dates": [D(2023, 1, 20)], "end_date": x},  # p1 evaluated
+        {**treat, "end_date": x},  # p2 open 59 days >= 42, no E
+        {**treat, "end_date": D(2023, 1, 30)},  # p3 closed after 29 < 42 days: EXCLUDED
+        {**treat, "final_decision_outcome": "K", "end_date": x},  # p4 no treatment decision
+        {**treat, "final_decision_outcome": "T"},  # p5 still open: not closed
+        {**treat, "pathway_type": "D06", "end_date": x},  # p6 D06 no time: EXCLUDED
+        {**treat, "evaluation_dates": [D(2022, 12, 20)], "end_date": x},  # p7 E before C only
+    ]
+    # denominator p1 p2 p7 = 3; numerator p1 = 1
+    assert overall(rows, "evaluation_any") == (1, 3)
+
+
+def test_first_evaluation_in_time() -> None:
+    c = D(2023, 1, 1)
+    treat = {"final_decision_date": c, "final_decision_outcome": "P"}
+    rows = [
+        {**treat, "evaluation_dates": [D(2023, 2, 1)]},  # p1 31 days <= 42: in time
+        {**treat, "evaluation_dates": [D(2023, 3, 1)]},  # p2 59 days: late
+        {**treat, "final_decision_outcome": "T"},  # p3 no E, open past the due date: late
+        # p4 ended 20 Jan, before the first evaluation fell due (12 Feb): EXCLUDED
+        {**treat, "end_date": D(2023, 1, 20), "end_reason": "G"},
+        # p5 evaluated 10 Jan but ended 20 Jan, before the due date: EXCLUDED as well
+        {
+            **treat,
+            "evaluation_dates": [D(2023, 1, 10)],
+            "end_date": D(2023, 1, 20),
+            "end_reason": "G",
+        },
+        # p6 decision 15 Dec: due 26 Jan 2024, after the reference date: EXCLUDED
+        {**treat, "final_decision_date": D(2023, 12, 15)},
+        # p7 D08 inpatient evaluation after 19 days > 14: late (outpatient would allow 28)
+        {
+            **treat,
+            "pathway_type": "D08",
+            "evaluation_dates": [D(2023, 1, 20)],
+            "evaluation_care_levels": ["inpatient"],
+        },
+        # p8 D08 care level unknown -> outpatient 28: 19 days: in time
+        {**treat, "pathway_type": "D08", "evaluation_dates": [D(2023, 1, 20)]},
+        {**treat, "pathway_type": "D06"},  # p9 D06: EXCLUDED
+        {**treat, "final_decision_outcome": "K"},  # p10 not a treatment decision
+    ]
+    # denominator p1 p2 p3 p7 p8 = 5; numerator p1 p8 = 2
+    assert overall(rows, "first_evaluation_in_time") == (2, 5)
+    # the anchor is the due date: p1-p3 due 12 Feb, p7 15 Jan, p8 29 Jan: all in 2023-T1
+    out = compute_indicators(
+        pathway_table(rows),
+        indicators=["first_evaluation_in_time"],
+        reference_date=REF,
+        suppress=False,
+    )
+    assert out.select("period", "denominator").rows() == [("2023-T1", 5)]
+
+
+def test_evaluation_interval_in_time() -> None:
+    rows = [
+        # p1 D11 (84 days): E 1 Feb -> 1 Apr (59, in time, anchored 1 Apr, T1) -> 1 Aug (122, late,
+        # anchored 1 Aug, T2); open after 1 Aug: due 24 Oct <= reference, still open: overdue,
+        # anchored 24 Oct (T3)
+        {
+            "final_decision_date": D(2023, 1, 1),
+            "final_decision_outcome": "P",
+            "evaluation_dates": [D(2023, 2, 1), D(2023, 4, 1), D(2023, 8, 1)],
+        },
+        # p2 D01: 1 Feb -> 20 Mar = 47 days at an inpatient E (limit 42): late (T1); after 20 Mar
+        # due 15 May but ended 25 Mar: EXCLUDED
+        {
+            "pathway_type": "D01",
+            "final_decision_date": D(2023, 1, 1),
+            "final_decision_outcome": "T",
+            "evaluation_dates": [D(2023, 2, 1), D(2023, 3, 20)],
+            "evaluation_care_levels": [None, "inpatient"],
+            "end_date": D(2023, 3, 25),
+            "end_reason": "G",
+        },
+        # p3 D11: one E 1 Dec, due 23 Feb 2024 after the reference date: EXCLUDED
+        {
+            "final_decision_date": D(2023, 1, 1),
+            "final_decision_outcome": "P",
+            "evaluation_dates": [D(2023, 12, 1)],
+        },
+        # p4 D11: no treatment decision (C-K): EXCLUDED
+        {
+            "final_decision_date": D(2023, 1, 1),
+            "final_decision_outcome": "K",
+            "evaluation_dates": [D(2023, 2, 1), D(2023, 3, 1)],
+        },
+        # p5 D11: E 1 Feb is before the decision (1 Mar) and ignored; 1 Apr -> 1 May (30, in time,
+        # T2); after 1 May due 24 Jul but ended 2 May: EXCLUDED
+        {
+            "final_decision_date": D(2023, 3, 1),
+            "final_decision_outcome": "P",
+            "evaluation_dates": [D(2023, 2, 1), D(2023, 4, 1), D(2023, 5, 1)],
+            "end_date": D(2023, 5, 2),
+            "end_reason": "G",
+        },
+    ]
+    # gaps: p1 x3 (1 in time), p2 x1 (0), p5 x1 (1): 2 of 5
+    assert overall(rows, "evaluation_interval_in_time") == (2, 5)
+    out = compute_indicators(
+        pathway_table(rows),
+        indicators=["evaluation_interval_in_time"],
+        reference_date=REF,
+        suppress=False,
+    )
+    # T1: p1 gap 1 (in), p2 gap (late); T2: p1 gap 2 (late), p5 gap (in); T3: p1 overdue
+    assert out.select("period", "numerator", "denominator").rows() == [
+        ("2023-T1", 1, 2),
+        ("2023-T2", 1, 2),
+        ("2023-T3", 0, 1),
+    ]
+
+
+TREATED_CLOSED = {
+    "final_decision_date": D(2023, 1, 1),
+    "final_decision_outcome": "P",
+    "end_date": D(2023, 6, 1),
+    "end_reason": "G",
+}
+
+
+def test_collaboration_meeting() -> None:
+    rows = [
+        {**TREATED_CLOSED, "collaboration": "M"},  # meeting held
+        {**TREATED_CLOSED, "collaboration": "I"},  # assessed as not needed: still registered
+        {**TREATED_CLOSED},  # none
+        {**TREATED_CLOSED, "collaboration": "M", "end_date": None, "end_reason": None},  # open
+        {**TREATED_CLOSED, "collaboration": "M", "final_decision_outcome": "K"},  # no treatment
+    ]
+    assert overall(rows, "collaboration_meeting") == (2, 3)
+
+
+def test_referrer_feedback() -> None:
+    rows = [
+        {
+            **TREATED_CLOSED,
+            "final_decision_outcome": "K",
+            "referrer_feedback_date": D(2023, 1, 5),
+        },  # any clinical decision counts
+        {**TREATED_CLOSED},  # no F
+        {"start_date": D(2023, 1, 1), "end_date": D(2023, 2, 1), "end_reason": "R"},  # no C
+    ]
+    assert overall(rows, "referrer_feedback") == (1, 2)
+
+
+def test_help_needed_recorded() -> None:
+    rows = [
+        {**TREATED_CLOSED, "help_needed": "K"},  # completed, H registered
+        {**TREATED_CLOSED},  # completed, no H
+        {**TREATED_CLOSED, "end_reason": "P", "help_needed": "K"},  # not completed (X-P)
+    ]
+    assert overall(rows, "help_needed_recorded") == (1, 2)
+
+
+@pytest.mark.parametrize(
+    ("indicator", "column", "value"),
+    [
+        ("plan_cocreated", "plan_date", D(2023, 2, 1)),
+        ("information_given", "information_date", D(2023, 2, 1)),
+    ],
+)
+def test_plan_and_information(indicator: str, column: str, value: dt.date) -> None:
+    rows = [
+        {**TREATED_CLOSED, column: value},  # registered
+        {**TREATED_CLOSED, "final_decision_outcome": "T"},  # not registered
+        {**TREATED_CLOSED, column: value, "end_date": None, "end_reason": None},  # open
+    ]
+    assert overall(rows, indicator) == (1, 2)
+
+
+def test_feedback_tool_used_leaves_out_d08() -> None:
+    rows = [
+        {**TREATED_CLOSED, "feedback_tool": True},
+        {**TREATED_CLOSED, "pathway_type": "D08", "feedback_tool": True},  # D08: EXCLUDED
+        {**TREATED_CLOSED, "pathway_type": "D01"},
+    ]
+    assert overall(rows, "feedback_tool_used") == (1, 2)
+
+
+def test_standard_tool_used_only_its_types() -> None:
+    rows = [
+        {**TREATED_CLOSED, "standard_tool": True},  # D11
+        {**TREATED_CLOSED, "pathway_type": "D01", "standard_tool": True},  # D01: EXCLUDED
+        {**TREATED_CLOSED, "pathway_type": "D12"},
+    ]
+    assert overall(rows, "standard_tool_used") == (1, 2)
+
+
+# --- somatic -------------------------------------------------------------------------------------
+
+SOMATIC = [
+    {**TREATED_CLOSED, "activity_outcomes": ["U", "Z"]},  # local code Z registered
+    {**TREATED_CLOSED, "activity_outcomes": ["U"]},
+    {**TREATED_CLOSED, "activity_outcomes": ["Z"], "final_decision_outcome": "K"},  # not in
+]
+
+
+def test_somatic_followup_not_computable_from_national_codes() -> None:
+    out = compute_indicators(pathway_table(SOMATIC), reference_date=REF)
+    assert "somatic_followup" not in out["indicator_id"].to_list()
+    assert "not computable from national codes" in out.metadata.not_computed["somatic_followup"]
+    with pytest.raises(ConfigurationError, match=r"somatic_followup.*cannot be computed"):
+        compute_indicators(pathway_table(SOMATIC), indicators=["somatic_followup"])
+
+
+def test_somatic_followup_with_a_local_code() -> None:
+    cat = load_catalogue("2024", extension=EXTENSION)
+    assert overall(SOMATIC, "somatic_followup", catalogue=cat) == (1, 2)
+    out = compute_indicators(pathway_table(SOMATIC), catalogue=cat, reference_date=REF)
+    assert "somatic_followup" in out["indicator_id"].to_list()
+    assert "somatic_followup" not in out.metadata.not_computed
+
+
+def test_help_needed_not_computable_with_2019_codes() -> None:
+    out = compute_indicators(pathway_table([TREATED_CLOSED]), catalogue="2019")
+    assert "help_needed_recorded" in out.metadata.not_computed
+    assert "help_needed_recorded" not in out["indicator_id"].to_list()
+
+
+# --- the table itself ----------------------------------------------------------------------------
+
+
+def test_output_columns_strata_and_overall_rows() -> None:
+    rows = [
+        {**TREATED_CLOSED, "plan_date": D(2023, 2, 1), "health_region": "Vest"},
+        {**TREATED_CLOSED, "health_region": "Vest"},
+        {**TREATED_CLOSED, "plan_date": D(2023, 2, 1)},  # region missing -> "unknown"
+    ]
+    out = compute_indicators(
+        pathway_table(rows),
+        indicators=["plan_cocreated"],
+        by="health_region",
+        suppress=False,
+        period="year",
+    )
+    assert out.columns == OUTPUT_COLUMNS(["health_region"])
+    assert out.columns[-2:] == ["provisional_time", "derived"]
+    # overall row first (stratum null), then strata sorted
+    assert out.select("period", "health_region", "numerator", "denominator").rows() == [
+        ("2023", None, 2, 3),
+        ("2023", "Vest", 1, 2),
+        ("2023", "unknown", 1, 1),
+    ]
+    first = out.row(0, named=True)
+    assert first["goal_area"] == "involvement"
+    assert (first["period_start"], first["period_end"]) == (D(2023, 1, 1), D(2023, 12, 31))
+    assert first["target"] == 0.8
+    assert first["meets_target"] is False  # 2/3 < 0.8
+    assert out.schema["numerator"] == pl.Int64
+    assert out.schema["value"] == pl.Float64
+
+
+def test_period_labels_in_output() -> None:
+    rows = [{**TREATED_CLOSED, "end_date": D(2023, 5, 1)}]
+    for period, label in (("year", "2023"), ("tertial", "2023-T2"), ("month", "2023-05")):
+        out = compute_indicators(
+            pathway_table(rows), indicators=["plan_cocreated"], period=period, suppress=False
+        )
+        assert out["period"].to_list() == [label]
+
+
+def test_from_to_filter_anchor_dates() -> None:
+    rows = [{**TREATED_CLOSED, "end_date": D(2023, m, 15)} for m in (1, 5, 9)]
+    out = compute_indicators(
+        pathway_table(rows),
+        indicators=["plan_cocreated"],
+        start="2023-T2",
+        end="2023-T2",
+        suppress=False,
+    )
+    assert out.select("period", "denominator").rows() == [("2023-T2", 1)]
+    with pytest.raises(ConfigurationError, match="before"):
+        compute_indicators(pathway_table(rows), start="2023-05-01", end="2023-01-01")
+
+
+def test_metadata_traces_the_figures() -> None:
+    findings = pl.DataFrame(
+        {"severity": ["error", "warning", "warning"]},
+        schema={"severity": pl.Enum(["info", "warning", "error"])},
+    )
+    out = compute_indicators(
+        pathway_table(ASSESSMENT),
+        reference_date=REF,
+        input_rows=123,
+        findings=findings,
+        by=["pathway_type"],
+    )
+    m = out.metadata
+    assert m.reference_date == REF
+    assert (m.input_rows, m.pathway_count, m.findings_count) == (123, len(ASSESSMENT), 3)
+    assert m.findings_by_severity == {"error": 1, "warning": 2}
+    assert m.times_file == "builtin:pathway_times_2019.toml"
+    assert m.code_edition == "2024"
+    assert m.suppression == "nki"
+    assert m.by == ("pathway_type",)
+    # D11 assessment was decided by a provisional time, D01 / D08 by official ones
+    assert "D11 assessment (provisional)" in m.provisional_times_used
+    assert not any(t.startswith(("D01", "D08")) for t in m.provisional_times_used)
+    assert m.types_without_time["assessment_in_time"][0] == "D06"
+    assert "D01 extended" in m.types_without_time["assessment_in_time"]
+    rows = out.filter(pl.col("indicator_id") == "assessment_in_time")
+    by_type = dict(
+        zip(rows["pathway_type"].to_list(), rows["provisional_time"].to_list(), strict=True)
+    )
+    assert by_type["D11"] is True
+    assert by_type["D01"] is False
+
+
+def test_user_times_file(tmp_path: Path) -> None:
+    times = tmp_path / "times.toml"
+    times.write_text(
+        'version = "local"\n[[time]]\npathway_type = "D11"\ninterval = "assessment"\n'
+        'outpatient = 30\ninpatient = 30\nstatus = "official"\n',
+        encoding="utf-8",
+    )
+    # Only D11 basic assessment has a time now: p1 42 days and p2 43 days are late against 30,
+    # p11 50 days late; p3 (extended) and the D01 / D08 pathways have no time: 0 of 3.
+    assert overall(ASSESSMENT, "assessment_in_time", times=times) == (0, 3)
+    out = compute_indicators(
+        pathway_table(ASSESSMENT), times=times, indicators=["assessment_in_time"]
+    )
+    assert out.metadata.times_file == str(times)
+    assert out.metadata.provisional_times_used == ()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            'version = "x"\n[[time]]\npathway_type = "D02"\ninterval = "assessment"\n'
+            'outpatient = 1\ninpatient = 1\nstatus = "official"\n',
+            "entry 1: pathway_type",
+        ),
+        (
+            'version = "x"\n[[time]]\npathway_type = "D11"\ninterval = "assessment"\n'
+            'outpatient = 1\ninpatient = 1\nstatus = "maybe"\n',
+            "entry 1: status",
+        ),
+        (
+            'version = "x"\n[[time]]\npathway_type = "D11"\ninterval = "assessment"\n'
+            'outpatient = -1\ninpatient = 1\nstatus = "official"\n',
+            "entry 1: outpatient",
+        ),
+        (
+            'version = "x"\n'
+            + 2
+            * (
+                '[[time]]\npathway_type = "D11"\ninterval = "assessment"\n'
+                'outpatient = 1\ninpatient = 1\nstatus = "official"\n'
+            ),
+            "entry 2: D11 assessment repeats",
+        ),
+        ("version = ", "not a valid TOML file"),
+        ('[[time]]\npathway_type = "D11"\n', "missing top-level key 'version'"),
+    ],
+)
+def test_bad_times_file(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "bad.toml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(ConfigurationError, match=message) as info:
+        compute_indicators(pathway_table(ASSESSMENT), times=path)
+    assert str(path) in str(info.value)
+
+
+def test_missing_times_file() -> None:
+    with pytest.raises(ConfigurationError, match="pathway-times file not found"):
+        compute_indicators(pathway_table(ASSESSMENT), times="no/such/file.toml")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"by": "region"}, "unknown stratum 'region'"),
+        ({"period": "week"}, "unknown period 'week'"),
+        ({"indicators": ["assesment_in_time"]}, "did you mean 'assessment_in_time'"),
+        ({"policy": "strict"}, "unknown suppression policy 'strict'"),
+        ({"level": 1.5}, "confidence level"),
+    ],
+)
+def test_user_mistakes_raise_configuration_errors(kwargs: dict[str, Any], message: str) -> None:
+    with pytest.raises(ConfigurationError, match=message):
+        compute_indicators(pathway_table(ASSESSMENT), **kwargs)
+
+
+def test_missing_pathway_columns() -> None:
+    with pytest.raises(ConfigurationError, match="lacks column"):
+        compute_indicators(pathway_table(ASSESSMENT).drop("status"))
+
+
+def test_lazy_input_and_empty_table() -> None:
+    lazy = compute_indicators(pathway_table(ASSESSMENT).lazy(), reference_date=REF)
+    eager = compute_indicators(pathway_table(ASSESSMENT), reference_date=REF)
+    assert lazy.equals(eager)
+    empty = compute_indicators(pathway_table([]), by="sex")
+    assert empty.height == 0
+    assert empty.columns == OUTPUT_COLUMNS(["sex"])
+    assert empty.metadata.pathway_count == 0
+
+
+def test_reference_date_defaults_to_latest_milestone() -> None:
+    out = compute_indicators(pathway_table(ASSESSMENT))
+    assert out.metadata.reference_date == D(2023, 4, 4)
+
+
+def test_result_is_still_a_dataframe() -> None:
+    out = compute_indicators(pathway_table(ASSESSMENT))
+    assert isinstance(out, pl.DataFrame)
+    derived = out.filter(pl.col("indicator_id") == "assessment_in_time")
+    assert derived.columns == out.columns
+    assert derived.height == 1
+    with pytest.raises(AttributeError, match="metadata"):
+        _ = out.head(1).metadata  # type: ignore[attr-defined]
+
+
+def test_catalogue_is_consistent_and_listed() -> None:
+    cat = indicator_catalogue()
+    ids = [d.id for d in cat.indicators]
+    assert len(ids) == len(set(ids))
+    for required in (
+        "assessment_in_time",
+        "rejected_referrals",
+        "detox_to_treatment_in_time",
+        "waiting_days_to_first_attendance",
+        "assessment_days",
+        "evaluation_any",
+        "first_evaluation_in_time",
+        "evaluation_interval_in_time",
+        "collaboration_meeting",
+        "referrer_feedback",
+        "help_needed_recorded",
+        "plan_cocreated",
+        "information_given",
+        "feedback_tool_used",
+        "standard_tool_used",
+        "somatic_followup",
+    ):
+        assert required in ids
+    official = {d.id for d in cat.indicators if d.target == 0.8}
+    assert official == {
+        "assessment_in_time",
+        "assessment_in_time_excl_postponed",
+        "first_evaluation_in_time",
+        "plan_cocreated",
+    }
+    table = definitions_table(load_catalogue("2024"))
+    assert table.height == len(ids)
+    somatic = table.filter(pl.col("id") == "somatic_followup")["computable"].item()
+    assert somatic.startswith("not computable from national codes")
