@@ -79,7 +79,10 @@ def wilson_interval(
     z2n = z * z / denominator
     centre = (p + z2n / 2) / (1 + z2n)
     half = z / (1 + z2n) * math.sqrt(p * (1 - p) / denominator + z2n / (4 * denominator))
-    return max(0.0, centre - half), min(1.0, centre + half)
+    # The bounds are exactly 0 at x = 0 and 1 at x = n; rounding must not move them.
+    low = 0.0 if numerator == 0 else max(0.0, centre - half)
+    high = 1.0 if numerator == denominator else min(1.0, centre + half)
+    return low, high
 
 
 def wilson_exprs(
@@ -107,7 +110,9 @@ def wilson_exprs(
     z2n = z * z / n
     centre = (p + z2n / 2) / (1 + z2n)
     half = z / (1 + z2n) * (p * (1 - p) / n + z2n / (4 * n)).sqrt()
-    return (centre - half).clip(0.0, 1.0), (centre + half).clip(0.0, 1.0)
+    low = pl.when(numerator == 0).then(0.0).otherwise((centre - half).clip(0.0, 1.0))
+    high = pl.when(numerator == denominator).then(1.0).otherwise((centre + half).clip(0.0, 1.0))
+    return pl.when(n.is_not_null()).then(low), pl.when(n.is_not_null()).then(high)
 
 
 def _binomial_limits(n: int, p: float, tail: float) -> tuple[float, float]:

@@ -1,0 +1,156 @@
+"""Invariants of the indicator engine on random pathway tables (hypothesis).
+
+numerator <= denominator; strata sum to the overall row (before suppression); months and
+tertials sum to the year (every unit has exactly one anchor date); row order of the input does
+not change the output; suppression never leaves a single hidden cell recoverable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import polars as pl
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from pakkeforlop.indicators import compute_indicators
+from pakkeforlop.indicators.testing import pathway_table
+
+REF = dt.date(2024, 3, 31)
+TYPES = ["D01", "D06", "D08", "D09", "D11", "D12"]
+SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _offset(draw: st.DrawFn, base: dt.date, lo: int = 0, hi: int = 120) -> dt.date | None:
+    days = draw(st.one_of(st.none(), st.integers(lo, hi)))
+    return None if days is None else base + dt.timedelta(days=days)
+
+
+@st.composite
+def pathway_rows(draw: st.DrawFn) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = []
+    for _ in range(draw(st.integers(0, 30))):
+        start = dt.date(2022, 9, 1) + dt.timedelta(days=draw(st.integers(0, 450)))
+        row: dict[str, Any] = {
+            "pathway_type": draw(st.sampled_from(TYPES)),
+            "start_date": start,
+            "health_region": draw(st.sampled_from(["Vest", "Nord", None])),
+            "sex": draw(st.sampled_from(["male", "female", None])),
+            "care_level": draw(st.sampled_from(["inpatient", "outpatient", "day", None])),
+            "postponements": draw(st.integers(0, 1)),
+        }
+        m = _offset(draw, start, 0, 60)
+        row["first_attendance_date"] = m
+        c = _offset(draw, m or start, -5, 90)
+        if c is not None:
+            extended = draw(st.booleans())
+            row["first_decision_date"] = c
+            row["first_decision_outcome"] = "U" if extended else draw(st.sampled_from("PTK"))
+            final = _offset(draw, c, 1, 90) if extended else c
+            row["final_decision_date"] = final
+            row["final_decision_outcome"] = (
+                draw(st.sampled_from("PTK"))
+                if extended and final
+                else (None if extended else row["first_decision_outcome"])
+            )
+            evals = sorted(
+                c + dt.timedelta(days=d)
+                for d in draw(st.lists(st.integers(-10, 300), max_size=4, unique=True))
+            )
+            row["evaluation_dates"] = evals
+            row["evaluation_care_levels"] = [
+                draw(st.sampled_from(["inpatient", "outpatient", None])) for _ in evals
+            ]
+            row["plan_date"] = _offset(draw, c, 0, 30)
+            row["information_date"] = _offset(draw, c, 0, 30)
+            row["feedback_tool"] = draw(st.booleans())
+            row["standard_tool"] = draw(st.booleans())
+            row["collaboration"] = draw(st.sampled_from(["M", "I", None]))
+            row["referrer_feedback_date"] = _offset(draw, c, 0, 30)
+        detox = _offset(draw, start, 0, 30)
+        row["detox_end_date"] = detox
+        if detox is not None:
+            row["treatment_start_date"] = _offset(draw, detox, 0, 6)
+            row["treatment_start_care_level"] = draw(st.sampled_from(["inpatient", None]))
+        end = _offset(draw, start, 0, 400)
+        if end is not None and end <= REF:
+            row["end_date"] = end
+            row["end_reason"] = draw(st.sampled_from("GRLPO"))
+            row["help_needed"] = draw(st.sampled_from(["K", None]))
+        rows.append(row)
+    return rows
+
+
+COUNTS = ["numerator", "denominator"]
+
+
+@SETTINGS
+@given(pathway_rows(), st.randoms(use_true_random=False))
+def test_strata_sum_to_total_and_row_order_does_not_matter(
+    rows: list[dict[str, Any]], rnd: Any
+) -> None:
+    table = pathway_table(rows)
+    by = ["health_region", "sex"]
+    out = compute_indicators(table, by=by, suppress=False, reference_date=REF)
+    # numerator <= denominator wherever there is a numerator
+    assert out.filter(pl.col("numerator") > pl.col("denominator")).height == 0
+    assert out.filter(pl.col("denominator") < 1).height == 0
+    # summing strata gives the overall row, per indicator and period
+    total = pl.all_horizontal(pl.col(b).is_null() for b in by)
+    keys = ["indicator_id", "period"]
+    overall = out.filter(total).select(*keys, *COUNTS).sort(keys)
+    summed = (
+        out.filter(~total)
+        .group_by(keys)
+        .agg(pl.col(c).sum() for c in COUNTS)
+        .select(*keys, *COUNTS)
+        .sort(keys)
+    )
+    assert overall["denominator"].to_list() == summed["denominator"].to_list()
+    assert overall.select(keys).equals(summed.select(keys))
+    assert overall["numerator"].fill_null(0).to_list() == summed["numerator"].fill_null(0).to_list()
+    # shuffling the pathway rows changes nothing
+    order = list(range(table.height))
+    rnd.shuffle(order)
+    shuffled = compute_indicators(table[order], by=by, suppress=False, reference_date=REF)
+    assert shuffled.equals(out)
+
+
+@SETTINGS
+@given(pathway_rows())
+def test_months_and_tertials_add_up_to_years(rows: list[dict[str, Any]]) -> None:
+    table = pathway_table(rows)
+    keys = ["indicator_id", "year"]
+
+    def per_year(period: str) -> pl.DataFrame:
+        out = compute_indicators(table, period=period, suppress=False, reference_date=REF)
+        return (
+            out.with_columns(pl.col("period").str.slice(0, 4).alias("year"))
+            .group_by(keys)
+            .agg(pl.col(c).sum() for c in COUNTS)
+            .sort(keys)
+        )
+
+    years = per_year("year")
+    assert per_year("tertial").equals(years)
+    assert per_year("month").equals(years)
+
+
+@SETTINGS
+@given(pathway_rows(), st.sampled_from(["nki", "npr"]))
+def test_no_single_hidden_cell_is_recoverable(rows: list[dict[str, Any]], policy: str) -> None:
+    out = compute_indicators(
+        pathway_table(rows), by=["health_region"], policy=policy, reference_date=REF
+    )
+    keys = ["indicator_id", "period"]
+    per_group = out.group_by(keys).agg(
+        (pl.col("suppressed") & pl.col("health_region").is_not_null()).sum().alias("hidden"),
+        (pl.col("suppressed") & pl.col("health_region").is_null()).any().alias("total_hidden"),
+    )
+    # a lone hidden stratum cell would equal the overall row minus the others
+    assert per_group.filter((pl.col("hidden") == 1) & ~pl.col("total_hidden")).height == 0
+    # hidden cells show no value, interval or numerator
+    hidden = out.filter(pl.col("suppressed"))
+    for col in ("value", "ci_low", "ci_high", "numerator", "meets_target", "median_days"):
+        assert hidden[col].null_count() == hidden.height
