@@ -16,9 +16,16 @@ from typing import Final
 import polars as pl
 
 from pakkeforlop.codes import Catalogue, decode_combined_expr
-from pakkeforlop.findings import finding_rows
+from pakkeforlop.findings import rule
 from pakkeforlop.io._sources import ROW, Opened
-from pakkeforlop.schema import CANONICAL_SCHEMA, CARE_LEVEL, EVENT, PATHWAY_TYPE, SEX
+from pakkeforlop.schema import (
+    CANONICAL_SCHEMA,
+    CARE_LEVEL,
+    EVENT,
+    FINDINGS_SCHEMA,
+    PATHWAY_TYPE,
+    SEX,
+)
 
 __all__ = [
     "CARE_LEVEL_CODES",
@@ -88,31 +95,41 @@ _TEXT_COLUMNS: Final = (
 
 _DATE_EXPECTED: Final = "dd.mm.yyyy or yyyy-mm-dd"
 
+#: Dtype of a row number in the catalogue's combined table.
+_ID: Final = pl.UInt16
+
 
 @dataclass(frozen=True)
 class CodeSets:
-    """Look-up sets drawn once from a catalogue edition for vectorised checks."""
+    """Look-ups drawn once from a catalogue edition for vectorised checks."""
 
     edition: str
     types: tuple[str, ...]
     events: tuple[str, ...]
     with_outcome: tuple[str, ...]
+    """Events that take an outcome (C, S, U, X, H)."""
     pairs: tuple[str, ...]
     """Event + outcome letters that fit together for some type (``C`` + ``U`` = ``"CU"``; an
     event without outcome stands alone)."""
-    outcomes_text: dict[str, str]
-    combined: tuple[str, ...]
-    unsure_combined: tuple[str, ...]
     unsure_pairs: tuple[str, ...]
-    valid_from: dict[str, dt.date]
-    valid_to: dict[str, dt.date]
+    """Pairs resting on an [UNSURE] or unlisted event or outcome (for rows without a type)."""
+    outcomes_text: dict[str, str]
+    """Event → its outcomes, listed for messages."""
+    table: pl.DataFrame
+    """The catalogue's combined table (every valid type/event/outcome), plus ``unsure``."""
+    index: dict[str, int]
+    """Combined code → its row in :attr:`table`."""
     first_date: dt.date
     """The earliest date any pathway type is in force (1 January 2019)."""
 
     @classmethod
     def of(cls, catalogue: Catalogue) -> CodeSets:
-        """Draw the sets from a catalogue."""
-        table = catalogue.combined_table
+        """Draw the look-ups from a catalogue."""
+        table = catalogue.combined_table.with_columns(
+            pl.col("pathway_type").cast(pl.String),
+            pl.col("event").cast(pl.String),
+            (~pl.col("listed") | (pl.col("source") == "UNSURE")).alias("unsure"),
+        )
         events = catalogue.events
         pairs: list[str] = []
         unsure_pairs: list[str] = []
@@ -129,9 +146,6 @@ class CodeSets:
                 pairs.append(code + o.code)
                 if _unsure(ev.source, ev.listed) or _unsure(o.source, o.listed):
                     unsure_pairs.append(code + o.code)
-        unsure = table.filter(~pl.col("listed") | (pl.col("source") == "UNSURE"))
-        bounded_from = table.filter(pl.col("valid_from").is_not_null())
-        bounded_to = table.filter(pl.col("valid_to").is_not_null())
         starts = [t.valid_from for t in catalogue.pathway_types.values() if t.valid_from]
         return cls(
             edition=catalogue.edition,
@@ -139,14 +153,16 @@ class CodeSets:
             events=tuple(events),
             with_outcome=tuple(c for c, ev in events.items() if ev.outcome_system is not None),
             pairs=tuple(pairs),
-            outcomes_text=outcomes_text,
-            combined=tuple(table["code"].to_list()),
-            unsure_combined=tuple(unsure["code"].to_list()),
             unsure_pairs=tuple(unsure_pairs),
-            valid_from=dict(zip(bounded_from["code"], bounded_from["valid_from"], strict=True)),
-            valid_to=dict(zip(bounded_to["code"], bounded_to["valid_to"], strict=True)),
+            outcomes_text=outcomes_text,
+            table=table,
+            index={code: i for i, code in enumerate(table["code"])},
             first_date=min(starts) if starts else dt.date(2019, 1, 1),
         )
+
+    def column(self, name: str) -> pl.Expr:
+        """A column of the combined table as a literal, to ``gather`` rows from by index."""
+        return pl.lit(self.table[name])
 
 
 def _unsure(source: str, listed: bool) -> bool:
@@ -195,15 +211,41 @@ def _clean_code(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 
 
 def _parse_date(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """A date from a Date, a Datetime, or text as ``yyyy-mm-dd`` or ``dd.mm.yyyy`` (per value)."""
+    """A date from a Date, a Datetime, or text as ``yyyy-mm-dd`` or ``dd.mm.yyyy`` (per value).
+
+    Each text value is parsed by the one pattern its shape calls for (a ``.`` means
+    ``dd.mm.yyyy``), so a file is parsed once whatever its dialect.
+    """
     if dtype == pl.Date:
         return raw
     if isinstance(dtype, pl.Datetime):
         return raw.dt.date()
     text = _clean_text(raw, dtype)
+    dotted = text.str.contains(".", literal=True)
     return pl.coalesce(
-        text.str.to_date("%Y-%m-%d", strict=False),
-        text.str.to_date("%d.%m.%Y", strict=False),
+        pl.when(dotted).then(text).str.to_date("%d.%m.%Y", strict=False),
+        pl.when(~dotted).then(text).str.to_date("%Y-%m-%d", strict=False),
+    )
+
+
+def _catalogue_id(raw: pl.Expr, dtype: pl.DataType, codes: CodeSets) -> pl.Expr:
+    """The row in the combined table of a value that is exactly a catalogue code, else null."""
+    if dtype != pl.String:
+        raw = raw.cast(pl.String)
+    return raw.replace_strict(codes.index, default=None, return_dtype=_ID)
+
+
+def _decode(code: pl.Expr, code_id: pl.Expr, codes: CodeSets) -> pl.Expr:
+    """``{pathway_type, event, outcome}`` of a cleaned combined code (domain/codes.md §1).
+
+    Codes of the catalogue are taken from its combined table by row (``code_id``); only the
+    others, usually few, go through :func:`~pakkeforlop.codes.decode_combined_expr` (a regular
+    expression).
+    """
+    rest = decode_combined_expr(pl.when(code_id.is_null()).then(code))
+    return pl.struct(
+        pl.coalesce(codes.column(part).gather(code_id), rest.struct.field(part)).alias(part)
+        for part in ("pathway_type", "event", "outcome")
     )
 
 
@@ -213,8 +255,11 @@ def _is_integer(dtype: pl.DataType) -> bool:
 
 def _coded(raw: pl.Expr, dtype: pl.DataType, codes: dict[str, str], enum: pl.Enum) -> pl.Expr:
     """Map a register coding (numbers or words, any case) to an enum; unknown values are null."""
+    if _is_integer(dtype):
+        numbers = {int(k): v for k, v in codes.items() if k.isdigit()}
+        return raw.replace_strict(numbers, default=None, return_dtype=enum)
     text: pl.Expr
-    if dtype == pl.Boolean or _is_integer(dtype):
+    if dtype == pl.Boolean:
         text = raw.cast(pl.String)
     elif dtype.is_float():
         whole = raw.cast(pl.Int64, strict=False)
@@ -296,6 +341,7 @@ def normalise(
 
     has = resolved.__contains__
     null_text = pl.lit(None, dtype=pl.String)
+    null_id = pl.lit(None, dtype=_ID)
 
     base = opened.frame.select(
         pl.lit(opened.label, dtype=pl.String).alias("source_file"),
@@ -309,7 +355,9 @@ def normalise(
         (_clean_text(raw(c), dtypes[c]) if has(c) else null_text).alias(c) for c in _TEXT_COLUMNS
     ]
     first += [
-        (_clean_code(raw("code"), dtypes["code"]) if has("code") else null_text).alias("__code"),
+        (_catalogue_id(raw("code"), dtypes["code"], codes) if has("code") else null_id).alias(
+            "__code_direct"
+        ),
         *(
             (_clean_code(raw(c), dtypes[c]) if has(c) else null_text).alias(f"__s_{c}")
             for c in ("pathway_type", "event", "outcome")
@@ -341,10 +389,27 @@ def normalise(
             else null_text
         ).alias("municipality"),
     ]
-    staged = base.with_columns(first).with_columns(
-        decode_combined_expr(pl.col("__code")).alias("__decoded")
+    staged = base.with_columns(first)
+    # Stage 2: the combined code, cleaned, and its row in the catalogue's combined table. A value
+    # that is already a catalogue code (the usual case) skips the cleaning.
+    direct = pl.col("__code_direct")
+    if has("code"):
+        rest = _clean_code(pl.when(direct.is_null()).then(raw("code")), dtypes["code"])
+        staged = staged.with_columns(
+            pl.when(direct.is_not_null())
+            .then(raw("code").cast(pl.String))
+            .otherwise(rest)
+            .alias("__code"),
+            pl.coalesce(
+                direct, rest.replace_strict(codes.index, default=None, return_dtype=_ID)
+            ).alias("__code_id"),
+        )
+    else:
+        staged = staged.with_columns(null_text.alias("__code"), null_id.alias("__code_id"))
+    staged = staged.with_columns(
+        _decode(pl.col("__code"), pl.col("__code_id"), codes).alias("__decoded")
     )
-    # Stage 2: a combined code that has the combined shape gives the parts; else the split columns.
+    # Stage 3: a combined code that has the combined shape gives the parts; else the split columns.
     code_ok = pl.col("__decoded").struct.field("event").is_not_null()
     staged = staged.with_columns(
         code_ok.alias("__from_code"),
@@ -367,24 +432,73 @@ def normalise(
     type_known, event_known = pl.col("__type_known"), pl.col("__event_known")
     takes, pair_known = pl.col("__takes_outcome"), pl.col("__pair_known")
     key = pl.col("__key")
+    code_id = pl.col("__code_id")
+    # The row of (type, event, outcome) in the combined table: the code's own row, or for split
+    # rows a look-up of the parts joined.
+    key_id = pl.coalesce(
+        code_id,
+        pl.when(code_id.is_null())
+        .then(key)
+        .replace_strict(codes.index, default=None, return_dtype=_ID),
+    )
     staged = staged.with_columns(
         pl.when(type_known).then(t).cast(PATHWAY_TYPE).alias("pathway_type"),
         pl.when(event_known).then(e).cast(EVENT).alias("event"),
         pl.when(event_known & takes & pair_known).then(o).alias("outcome"),
         pl.coalesce(pl.col("__code"), pl.when(type_known & event_known).then(key)).alias("code"),
-        key.is_in(codes.combined).alias("__in_catalogue"),
+        key_id.alias("__key_id"),
     )
 
     events = staged.select(*CANONICAL_SCHEMA.names(), "__order", "__from_code", "__s_event")
     checks = _Checks(opened.label, resolved, dtypes, codes, as_of)
-    findings = pl.concat(
-        [
-            finding_rows(staged.filter(c.flag), c.rule, c.message, column=c.column, value=c.value)
-            for c in checks.all()
-        ],
-        how="vertical",
+    return Normalised(events=events, findings=_findings(staged, checks.all()))
+
+
+def _findings(staged: pl.LazyFrame, checks: list[_Check]) -> pl.LazyFrame:
+    """All findings of one source in a single pass over it.
+
+    Equivalent to concatenating :func:`~pakkeforlop.findings.finding_rows` once per check, but
+    without branching the plan once per check (which would read and normalise the source again for
+    each): every flag is a boolean column, the rows with any flag are kept, and each is repeated
+    once per flag it raises. Messages are built only for those rows.
+    """
+    flags = [c.flag.fill_null(value=False) for c in checks]
+    which = pl.concat_list(
+        [pl.when(f).then(pl.lit(i, dtype=pl.UInt16)) for i, f in enumerate(flags)]
+    ).list.drop_nulls()
+    exploded = (
+        staged.filter(pl.any_horizontal(flags))
+        .with_columns(which.alias("__check"))
+        .explode("__check")
     )
-    return Normalised(events=events, findings=findings)
+    check = pl.col("__check")
+
+    def per_check(exprs: list[pl.Expr | None]) -> pl.Expr:
+        branches: list[pl.Expr] = [
+            pl.when(check == i).then(e.cast(pl.String))
+            for i, e in enumerate(exprs)
+            if e is not None
+        ]
+        return pl.coalesce(branches or [pl.lit(None, dtype=pl.String)])
+
+    def lookup(name: str, values: list[object]) -> pl.Expr:
+        mapping = dict(enumerate(values))
+        return check.replace_strict(mapping, return_dtype=FINDINGS_SCHEMA[name]).alias(name)
+
+    specs = [rule(c.rule) for c in checks]
+    return exploded.select(
+        lookup("rule_id", [s.id for s in specs]),
+        lookup("severity", [s.severity for s in specs]),
+        lookup("npr_error", [s.npr_error for s in specs]),
+        lookup("stage", [s.stage for s in specs]),
+        per_check([c.message for c in checks]).alias("message"),
+        pl.col("source_file"),
+        pl.col("source_row"),
+        lookup("column", [c.column for c in checks]),
+        per_check([c.value for c in checks]).alias("value"),
+        pl.col("patient_id"),
+        pl.lit(None, dtype=pl.String).alias("pathway_key"),
+    )
 
 
 def _sex_codes(resolved: dict[str, str]) -> dict[str, str]:
@@ -656,7 +770,7 @@ class _Checks:
         per_origin(
             "code_invalid_for_type",
             "event",
-            known & fits & ~pl.col("__in_catalogue"),
+            known & fits & pl.col("__key_id").is_null(),
             [
                 "event ",
                 e,
@@ -669,8 +783,9 @@ class _Checks:
             key,
             quote_split=True,
         )
-        valid_from = key.replace_strict(c.valid_from, default=None, return_dtype=pl.Date)
-        valid_to = key.replace_strict(c.valid_to, default=None, return_dtype=pl.Date)
+        key_id = pl.col("__key_id")
+        valid_from = c.column("valid_from").gather(key_id)
+        valid_to = c.column("valid_to").gather(key_id)
         date = pl.col("event_date")
         outside = (valid_from.is_not_null() & (date < valid_from)) | (
             valid_to.is_not_null() & (date > valid_to)
@@ -686,7 +801,7 @@ class _Checks:
         per_origin(
             "code_outside_validity",
             "event",
-            pl.col("__in_catalogue") & outside & (date >= c.first_date),
+            key_id.is_not_null() & outside & (date >= c.first_date),
             [
                 "registered on ",
                 date.cast(pl.String),
@@ -698,7 +813,7 @@ class _Checks:
         )
         unsure = (
             pl.when(t.is_not_null())
-            .then(key.is_in(c.unsure_combined))
+            .then(c.column("unsure").gather(key_id).fill_null(value=False))
             .otherwise(pl.concat_str(e, o.fill_null("")).is_in(c.unsure_pairs))
         )
         per_origin(

@@ -166,9 +166,7 @@ def _scan(
     events = events.with_columns(
         pl.when(keys_present).then(first).otherwise(pl.col("__order")).alias("__first")
     )
-    findings = pl.concat(
-        [*(p.findings for p in parts), _duplicate_findings(events, labels)], how="vertical"
-    )
+    findings = pl.concat([p.findings for p in parts], how="vertical")
     return events, findings, info
 
 
@@ -259,7 +257,9 @@ def scan_extract(
         temp=TempDir(),
     )
     kept = events.filter(pl.col("__order") == pl.col("__first")).select(CANONICAL_SCHEMA.names())
-    return LazyExtract(events=kept, findings=findings, info=info)
+    labels = list(info.sources)
+    all_findings = pl.concat([findings, _duplicate_findings(events, labels)], how="vertical")
+    return LazyExtract(events=kept, findings=all_findings, info=info)
 
 
 def read_extract(
@@ -332,6 +332,7 @@ def read_extract(
         )
         try:
             all_events, found = pl.collect_all([events, findings])
+            duplicates = _duplicate_findings(all_events.lazy(), list(info.sources)).collect()
         except pl.exceptions.PolarsError as exc:
             where = ", ".join(info.sources)
             reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
@@ -339,6 +340,7 @@ def read_extract(
             raise ExtractError(msg) from None
     finally:
         temp.cleanup()
+    found = pl.concat([found, duplicates], how="vertical")
     duplicate = all_events["__order"] != all_events["__first"]
     kept = all_events.filter(~duplicate)
     layouts: list[Layout] = []
