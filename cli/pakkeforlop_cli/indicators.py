@@ -1,10 +1,340 @@
-"""``pakkeforlop indicators``: not built yet."""
+"""``pakkeforlop indicators``: an extract in, quality indicators per period and stratum out."""
 
 from __future__ import annotations
 
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import polars as pl
 import typer
+from rich.table import Table
+
+from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
+from pakkeforlop.indicators import (
+    IndicatorTable,
+    compute_indicators,
+    definitions_table,
+    indicator_catalogue,
+    parse_by,
+)
+from pakkeforlop.io.read import read_extract
+from pakkeforlop.periods import parse_date_or_period
+from pakkeforlop.schema import STRATUM_COLUMNS
+from pakkeforlop.timeline import build_pathways
+
+from ._common import err_console, fail, guarded, out_console, write_table
 
 
-def indicators_command() -> None:
-    """Not built yet."""
-    raise typer.Exit(2)
+class OutputFormat(StrEnum):
+    """File formats of ``indicators``."""
+
+    csv = "csv"
+    parquet = "parquet"
+    json = "json"
+    xlsx = "xlsx"
+
+
+class PeriodKind(StrEnum):
+    """Reporting periods."""
+
+    month = "month"
+    tertial = "tertial"
+    year = "year"
+
+
+class Policy(StrEnum):
+    """Small-cell suppression policies."""
+
+    nki = "nki"
+    npr = "npr"
+
+
+def _split(values: list[str] | None) -> list[str] | None:
+    if not values:
+        return None
+    return [v.strip() for item in values for v in item.split(",") if v.strip()]
+
+
+def _fmt_pct(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.1f} %"
+
+
+def _fmt_days(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def _counts(numerator: int | None, denominator: int | None) -> str:
+    def shown(v: int | None) -> str:
+        return "–" if v is None else str(v)
+
+    return f"{shown(numerator)} / {shown(denominator)}"
+
+
+def _render(table: IndicatorTable) -> None:
+    """Print one small table per indicator (title, target), then the provenance on stderr."""
+    meta = table.metadata
+    catalogue = indicator_catalogue()
+    ci_label = "95 % CI" if meta.level == 0.95 else f"{meta.level:.1%} CI"
+    for ind in meta.indicators:
+        d = catalogue.get(ind)
+        rows = table.filter(pl.col("indicator_id") == ind)
+        if rows.height == 0:
+            continue
+        target = f" · target {_fmt_pct(d.target)}" if d.target is not None else ""
+        out = Table(
+            title=f"[bold]{d.title_en}[/]\n[dim]{d.id} · {d.goal_area}{target}[/]",
+            title_justify="left",
+        )
+        out.add_column("period", no_wrap=True)
+        for b in meta.by:
+            out.add_column(b, no_wrap=True)
+        if d.kind == "duration":
+            out.add_column("N", justify="right", no_wrap=True)
+            for name in ("median", "p75", "p90"):
+                out.add_column(f"{name} days", justify="right", no_wrap=True)
+        else:
+            out.add_column("n / N", justify="right", no_wrap=True)
+            out.add_column("value", justify="right", no_wrap=True)
+            out.add_column(ci_label, justify="right", no_wrap=True)
+            if d.target is not None:
+                out.add_column("met", justify="center", no_wrap=True)
+        out.add_column("note")
+        for r in rows.iter_rows(named=True):  # the aggregated output, not the data
+            notes = [
+                label
+                for flag, label in (
+                    ("suppressed", "suppressed"),
+                    ("provisional_time", "provisional time"),
+                    ("derived", "derived"),
+                )
+                if r[flag]
+            ]
+            cells = [r["period"], *(("all" if r[b] is None else str(r[b])) for b in meta.by)]
+            if d.kind == "duration":
+                cells.append("–" if r["denominator"] is None else str(r["denominator"]))
+                cells += [_fmt_days(r[c]) for c in ("median_days", "p75_days", "p90_days")]
+            else:
+                cells.append(_counts(r["numerator"], r["denominator"]))
+                cells.append(_fmt_pct(r["value"]))
+                cells.append(
+                    f"{100 * r['ci_low']:.1f}–{100 * r['ci_high']:.1f}"
+                    if r["ci_low"] is not None and r["ci_high"] is not None
+                    else ""
+                )
+                if d.target is not None:
+                    met = r["meets_target"]
+                    cells.append("" if met is None else "yes" if met else "no")
+            cells.append(", ".join(notes))
+            out.add_row(*cells)
+        out_console.print(out)
+    _print_provenance(table)
+
+
+def _print_provenance(table: IndicatorTable) -> None:
+    meta = table.metadata
+    lines = [
+        f"reference date {meta.reference_date or 'unknown'}; {meta.pathway_count} pathways"
+        + (f" from {meta.input_rows} rows" if meta.input_rows is not None else "")
+        + (f"; {meta.findings_count} findings" if meta.findings_count is not None else "")
+        + f"; code edition {meta.code_edition}",
+        f"suppression: {meta.suppression or 'off'}; recommended times: {meta.times_file}",
+    ]
+    if meta.provisional_times_used:
+        lines.append("provisional times used: " + ", ".join(meta.provisional_times_used))
+    lines += [f"left out: {k}: {v}" for k, v in meta.not_computed.items()]
+    gaps = list(meta.types_without_time.values())
+    if gaps:
+        everywhere = [t for t in gaps[0] if all(t in g for g in gaps)]
+        lines.append(
+            "time-based indicators leave out pathway types without a recommended time"
+            + (f" ({', '.join(everywhere)} everywhere)" if everywhere else "")
+            + "; per indicator: see types_without_time in the metadata"
+        )
+    for line in lines:
+        err_console.print(f"[dim]{line}[/]", soft_wrap=True)
+
+
+def _print_list(edition: str, extension: Path | None, output: Path | None, fmt: str | None) -> None:
+    cat = load_catalogue(edition, extension=extension)
+    defs = definitions_table(cat)
+    if output is not None:
+        write_table(defs, output, fmt)
+        err_console.print(f"{defs.height} indicator definitions written to {output}")
+        return
+    table = Table(title=f"Indicator catalogue {indicator_catalogue().edition}", show_lines=True)
+    table.add_column("id", no_wrap=True)
+    for name in ("goal", "title", "unit / anchor", "denominator", "numerator", "target"):
+        table.add_column(name, overflow="fold")
+    for r in defs.iter_rows(named=True):  # the catalogue, not data
+        denominator = r["denominator"] + (
+            f"; excluding {r['exclusions']}" if r["exclusions"] else ""
+        )
+        flags = []
+        if r["official"]:
+            flags.append("official")
+        if r["computable"] != "yes":
+            flags.append(r["computable"])
+        table.add_row(
+            r["id"],
+            r["goal_area"],
+            f"{r['title_en']}\n[dim]{r['title_nb']}[/]"
+            + (f"\n[yellow]{'; '.join(flags)}[/]" if flags else ""),
+            f"{r['unit']}, by {r['anchor']}",
+            denominator,
+            r["numerator"],
+            _fmt_pct(r["target"]),
+        )
+    out_console.print(table)
+
+
+def _write(table: IndicatorTable, output: Path, fmt: str | None) -> None:
+    kind = (fmt or output.suffix.lstrip(".") or "csv").lower()
+    meta = table.metadata.model_dump_json(indent=1)
+    try:
+        if kind == "parquet":
+            table.write_parquet(output, metadata={"pakkeforlop": meta})
+        else:
+            write_table(table, output, kind)
+            sidecar = output.with_name(output.name + ".metadata.json")
+            sidecar.write_text(meta + "\n", encoding="utf-8")
+    except ModuleNotFoundError as exc:
+        raise fail(f"{kind} output needs the {exc.name} package (pip install {exc.name})") from None
+    except OSError as exc:
+        raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
+
+
+@guarded
+def indicators_command(
+    extract: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Extract: Parquet, CSV or Arrow file, a folder or a glob.", show_default=False
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "-o",
+            "--output",
+            help="Write the table here (format from --format or the suffix); the provenance goes"
+            " into the Parquet file or, for other formats, FILE.metadata.json.",
+        ),
+    ] = None,
+    fmt: Annotated[
+        OutputFormat | None,
+        typer.Option("--format", help="Output format (default: from the -o suffix, else csv)."),
+    ] = None,
+    period: Annotated[
+        PeriodKind, typer.Option(help="Reporting period: tertial = Jan–Apr, May–Aug, Sep–Dec.")
+    ] = PeriodKind.tertial,
+    by: Annotated[
+        str,
+        typer.Option(
+            help="Comma-separated strata: " + ", ".join(STRATUM_COLUMNS) + "; '' for none."
+        ),
+    ] = "pathway_type",
+    date_from: Annotated[
+        str | None,
+        typer.Option("--from", help="First anchor date: YYYY-MM-DD or a period (2023, 2023-T1)."),
+    ] = None,
+    date_to: Annotated[
+        str | None,
+        typer.Option("--to", help="Last anchor date: YYYY-MM-DD or a period (its last day)."),
+    ] = None,
+    indicator: Annotated[
+        list[str] | None,
+        typer.Option("--indicator", help="Only this indicator (repeat, or comma-separate)."),
+    ] = None,
+    times: Annotated[
+        Path | None,
+        typer.Option(help="Your own recommended pathway times (TOML, same layout as shipped)."),
+    ] = None,
+    no_suppress: Annotated[
+        bool,
+        typer.Option("--no-suppress", help="Show small cells (only inside a secure environment)."),
+    ] = False,
+    policy: Annotated[
+        Policy,
+        typer.Option(help="Suppression policy: nki (denominator < 5 or numerator 1–4), npr."),
+    ] = Policy.nki,
+    list_: Annotated[
+        bool, typer.Option("--list", help="Print every indicator definition and exit.")
+    ] = False,
+    as_of: Annotated[
+        str | None,
+        typer.Option("--as-of", help="Reference date YYYY-MM-DD (default: latest event date)."),
+    ] = None,
+    columns: Annotated[
+        Path | None, typer.Option(help="Column mapping TOML for names the aliases do not cover.")
+    ] = None,
+    edition: Annotated[str, typer.Option(help="Code catalogue edition: 2019 or 2024.")] = (
+        DEFAULT_EDITION
+    ),
+    extension: Annotated[
+        Path | None,
+        typer.Option(help="Catalogue extension TOML with local codes (e.g. somatic follow-up)."),
+    ] = None,
+) -> None:
+    """Compute the quality indicators of all five goal areas from an extract.
+
+    One row per indicator, period and stratum, plus an overall row per indicator and period;
+    counts, value, Wilson interval, target, suppression and, for durations, median / p75 / p90
+    days. Without -o a readable table is printed; provenance (reference date, times file,
+    provisional times used) goes to stderr.
+
+    Examples:
+      pakkeforlop indicators extract.parquet
+      pakkeforlop indicators extract.parquet --period year --by health_region -o out.csv
+      pakkeforlop indicators --list
+    """
+    fmt_name = fmt.value if fmt is not None else None
+    if list_:
+        _print_list(edition, extension, output, fmt_name)
+        return
+    if extract is None:
+        raise fail("missing EXTRACT: give the extract file (or --list for the definitions)")
+    if output is None and fmt_name in ("parquet", "xlsx"):
+        raise fail(f"--format {fmt_name} needs -o FILE")
+    dims = parse_by("" if by.strip().lower() == "none" else by)
+    start = parse_date_or_period(date_from) if date_from else None
+    end = parse_date_or_period(date_to, end=True) if date_to else None
+    reference = parse_date_or_period(as_of) if as_of else None
+    catalogue = load_catalogue(edition, extension=extension)
+    read = read_extract(
+        extract, columns=columns, as_of=reference, edition=edition, extension=extension
+    )
+    timeline = build_pathways(read.events, as_of=reference, catalogue=catalogue)
+    findings = pl.concat([read.findings.lazy(), timeline.findings], how="diagonal_relaxed")
+    table = compute_indicators(
+        timeline.pathways,
+        period=period.value,
+        by=dims,
+        start=start,
+        end=end,
+        suppress=not no_suppress,
+        policy=policy.value,
+        indicators=_split(indicator),
+        times=times,
+        catalogue=catalogue,
+        reference_date=read.info.reference_date or reference,
+        input_rows=read.info.rows_read,
+        findings=findings,
+    )
+    if output is not None:
+        _write(table, output, fmt_name)
+        err_console.print(
+            f"{table.height} rows ({len(table.metadata.indicators)} indicators) written to"
+            f" {output}",
+            soft_wrap=True,
+        )
+        _print_provenance(table)
+    elif fmt_name == "csv":
+        typer.echo(table.write_csv(), nl=False)
+        _print_provenance(table)
+    elif fmt_name == "json":
+        typer.echo(json.dumps(table.to_dicts(), default=str, ensure_ascii=False, indent=1))
+        _print_provenance(table)
+    else:
+        _render(table)
