@@ -4,7 +4,8 @@ Registry extracts of *pakkeforløp / nasjonale pasientforløp for psykisk helse 
 
 1. :func:`read_extract` / :func:`scan_extract`: a file → the canonical event table + findings;
 2. :func:`build_pathways`: events → one row per pathway instance (+ timeline findings);
-3. ``compute_indicators``: pathways → the long indicator table;
+3. :func:`compute_indicators`: pathways → the long indicator table (:func:`compare_areas`
+   compares areas of residence);
 4. ``validate``: every stage's findings gathered into one report.
 
 Each stage is a public function a notebook can call on its own.
@@ -23,6 +24,13 @@ from pakkeforlop.errors import (
     PakkeforlopError,
 )
 from pakkeforlop.findings import Rule, rules
+from pakkeforlop.indicators import (
+    IndicatorMetadata,
+    IndicatorTable,
+    compare_areas,
+    compute_indicators,
+    load_pathway_times,
+)
 from pakkeforlop.io.read import Extract, LazyExtract, ReadInfo, read_extract, scan_extract
 from pakkeforlop.timeline import Timeline, build_pathways
 
@@ -37,6 +45,8 @@ __all__ = [
     "ConfigurationError",
     "Extract",
     "ExtractError",
+    "IndicatorMetadata",
+    "IndicatorTable",
     "LazyExtract",
     "MappingError",
     "PakkeforlopError",
@@ -45,7 +55,10 @@ __all__ = [
     "Timeline",
     "__version__",
     "build_pathways",
+    "compare_areas",
+    "compute_indicators",
     "load_catalogue",
+    "load_pathway_times",
     "read_extract",
     "rules",
     "scan_extract",
