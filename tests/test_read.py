@@ -217,6 +217,27 @@ def test_text_that_is_neither_utf8_nor_cp1252(tmp_path: Path) -> None:
         read_extract(path)
 
 
+def test_csv_line_with_too_many_fields_is_named(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "extract.csv",
+        "NPRId;institusjonId;dato;kode\np1;1;02.01.2024;D11A\np1;1;03.01.2024;D11M;oops\n",
+    )
+    with pytest.raises(ExtractError, match=r"extract\.csv line 3: 5 fields, but the header has 4"):
+        read_extract(path)
+
+
+def test_csv_line_with_too_few_fields_is_read_with_empty_values(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "extract.csv", "NPRId;institusjonId;dato;kode\np1;1;02.01.2024;D11A\np1;1\n"
+    )
+    ex = read_extract(path)
+    assert ex.events.height == 2
+    assert [(r["source_row"], r["column"]) for r in ex.findings.iter_rows(named=True)] == [
+        (3, "dato"),
+        (3, "kode"),
+    ]
+
+
 def test_missing_required_column_names_aliases_tried(tmp_path: Path) -> None:
     path = write_csv(
         tmp_path / "extract.csv", "NPRId;institusjonId;datum;kode\np1;1;02.01.2024;D11A\n"

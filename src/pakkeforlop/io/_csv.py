@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import atexit
 import codecs
+import csv
 import shutil
 import tempfile
 from pathlib import Path
@@ -26,6 +27,7 @@ __all__ = [
     "TempDir",
     "detect_encoding",
     "detect_separator",
+    "first_ragged_line",
     "header_line",
     "transcode",
 ]
@@ -146,6 +148,27 @@ def transcode(path: Path, dest: Path) -> None:
         dest.open("w", encoding="utf-8", newline="") as out,
     ):
         shutil.copyfileobj(src, out, CHUNK)
+
+
+def first_ragged_line(path: Path, separator: str) -> tuple[int, int, int] | None:
+    """The first line with more fields than the header, for an error message.
+
+    Only called once reading has failed, so the extra pass costs nothing in the normal case.
+
+    Args:
+        path: A UTF-8 CSV file (after any transcoding).
+        separator: Its field separator.
+
+    Returns:
+        ``(line number, fields found, fields in the header)``, or ``None`` if every line fits.
+    """
+    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, delimiter=separator)
+        header = next(reader, [])
+        for row in reader:
+            if len(row) > len(header):
+                return reader.line_num, len(row), len(header)
+    return None
 
 
 class TempDir:

@@ -449,7 +449,12 @@ def normalise(
         key_id.alias("__key_id"),
     )
 
-    events = staged.select(*CANONICAL_SCHEMA.names(), "__order", "__from_code", "__s_event")
+    events = staged.select(
+        *CANONICAL_SCHEMA.names(),
+        "__order",
+        "__from_code",
+        (~pl.col("__from_code") & pl.col("__s_event").is_not_null()).alias("__from_split"),
+    )
     checks = _Checks(opened.label, resolved, dtypes, codes, as_of)
     return Normalised(events=events, findings=_findings(staged, checks.all()))
 

@@ -17,9 +17,26 @@ from typing import Final, Literal
 import polars as pl
 
 from pakkeforlop.errors import ExtractError
-from pakkeforlop.io._csv import TempDir, detect_encoding, detect_separator, header_line, transcode
+from pakkeforlop.io._csv import (
+    TempDir,
+    detect_encoding,
+    detect_separator,
+    first_ragged_line,
+    header_line,
+    transcode,
+)
 
-__all__ = ["ROW", "SUFFIXES", "Format", "Opened", "SourceLike", "expand", "open_source"]
+__all__ = [
+    "ROW",
+    "SUFFIXES",
+    "Format",
+    "Opened",
+    "SourceLike",
+    "expand",
+    "explain_failure",
+    "open_frame",
+    "open_source",
+]
 
 Format = Literal["csv", "parquet", "ipc", "dataframe"]
 
@@ -55,6 +72,8 @@ class Opened:
     frame: pl.LazyFrame
     encoding: str | None = None
     separator: str | None = None
+    read_from: Path | None = None
+    """The file polars reads (for Windows-1252 CSV: the transcoded temporary copy)."""
 
 
 def _supported() -> str:
@@ -127,7 +146,7 @@ def open_source(label: str, path: Path, temp: TempDir) -> Opened:
         kind = "Parquet" if fmt == "parquet" else "Arrow IPC"
         msg = f"{label}: cannot be read as {kind}: {_reason(exc)}"
         raise ExtractError(msg) from None
-    return Opened(label=label, format=fmt, frame=_renamed(frame))
+    return Opened(label=label, format=fmt, frame=_renamed(frame), read_from=path)
 
 
 def _open_csv(label: str, path: Path, temp: TempDir) -> Opened:
@@ -155,7 +174,12 @@ def _open_csv(label: str, path: Path, temp: TempDir) -> Opened:
         msg = f"{label}: cannot be read as CSV: {_reason(exc)}"
         raise ExtractError(msg) from None
     return Opened(
-        label=label, format="csv", frame=_renamed(frame), encoding=encoding, separator=separator
+        label=label,
+        format="csv",
+        frame=_renamed(frame),
+        encoding=encoding,
+        separator=separator,
+        read_from=read_from,
     )
 
 
@@ -173,6 +197,25 @@ def _renamed(frame: pl.LazyFrame) -> pl.LazyFrame:
     if not changed or len(set(clean.values())) < len(clean):
         return frame
     return frame.rename(changed)
+
+
+def explain_failure(opened: list[Opened], exc: BaseException) -> str:
+    """A one-line message for a read that failed while collecting, naming the file if it can.
+
+    Polars' own message does not name the file; for CSV the usual cause, a line with more fields
+    than the header, is looked for and named.
+    """
+    for src in opened:
+        if src.format == "csv" and src.read_from is not None and src.separator is not None:
+            ragged = first_ragged_line(src.read_from, src.separator)
+            if ragged is not None:
+                line, found, expected = ragged
+                return (
+                    f"{src.label} line {line}: {found} fields, but the header has {expected};"
+                    " expected the same number on every line (check the separator and quoting)"
+                )
+    files = ", ".join(s.label for s in opened)
+    return f"{files}: cannot be read: {_reason(exc)}"
 
 
 def _reason(exc: BaseException) -> str:

@@ -24,7 +24,14 @@ from pakkeforlop.errors import ExtractError, MappingError
 from pakkeforlop.findings import finding_rows
 from pakkeforlop.io._csv import TempDir
 from pakkeforlop.io._normalise import DUPLICATE_KEYS, CodeSets, normalise
-from pakkeforlop.io._sources import Opened, SourceLike, expand, open_frame, open_source
+from pakkeforlop.io._sources import (
+    Opened,
+    SourceLike,
+    expand,
+    explain_failure,
+    open_frame,
+    open_source,
+)
 from pakkeforlop.io.columns import ColumnMapping, load_mapping, resolve_columns
 from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA
 
@@ -118,6 +125,15 @@ def _open(source: SourceLike, temp: TempDir) -> list[Opened]:
     return [open_source(label, path, temp) for label, path in expand(source)]
 
 
+class _Plan(NamedTuple):
+    events: pl.LazyFrame
+    """Events before duplicates are dropped, with ``__order`` and ``__first`` (equal when kept)."""
+    findings: pl.LazyFrame
+    """Row findings of every source (without ``duplicate_registration``)."""
+    info: ReadInfo
+    opened: list[Opened]
+
+
 def _scan(
     source: SourceLike,
     *,
@@ -126,8 +142,8 @@ def _scan(
     edition: str,
     extension: str | Path | None,
     temp: TempDir,
-) -> tuple[pl.LazyFrame, pl.LazyFrame, ReadInfo]:
-    """Build the lazy plans: events with ``__order``/``__duplicate``, findings, and the info."""
+) -> _Plan:
+    """Build the lazy plans: events with ``__order``/``__first``, row findings, and the info."""
     mapping = _mapping(columns)
     codes = CodeSets.of(load_catalogue(edition, extension=extension))
     opened = _open(source, temp)
@@ -167,7 +183,7 @@ def _scan(
         pl.when(keys_present).then(first).otherwise(pl.col("__order")).alias("__first")
     )
     findings = pl.concat([p.findings for p in parts], how="vertical")
-    return events, findings, info
+    return _Plan(events=events, findings=findings, info=info, opened=opened)
 
 
 def _duplicate_findings(events: pl.LazyFrame, labels: list[str]) -> pl.LazyFrame:
@@ -248,7 +264,7 @@ def scan_extract(
         │ p1         ┆ 2024-01-02 ┆ D11          ┆ A     │
         └────────────┴────────────┴──────────────┴───────┘
     """
-    events, findings, info = _scan(
+    events, findings, info, _ = _scan(
         source,
         columns=columns,
         as_of=as_of,
@@ -322,7 +338,7 @@ def read_extract(
     """
     temp = TempDir()
     try:
-        events, findings, info = _scan(
+        events, findings, info, opened = _scan(
             source,
             columns=columns,
             as_of=as_of,
@@ -334,10 +350,7 @@ def read_extract(
             all_events, found = pl.collect_all([events, findings])
             duplicates = _duplicate_findings(all_events.lazy(), list(info.sources)).collect()
         except pl.exceptions.PolarsError as exc:
-            where = ", ".join(info.sources)
-            reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-            msg = f"{where}: cannot be read: {reason}"
-            raise ExtractError(msg) from None
+            raise ExtractError(explain_failure(opened, exc)) from None
     finally:
         temp.cleanup()
     found = pl.concat([found, duplicates], how="vertical")
@@ -346,7 +359,7 @@ def read_extract(
     layouts: list[Layout] = []
     if kept.select(pl.col("__from_code").any()).item():
         layouts.append("combined")
-    if kept.select((~pl.col("__from_code") & pl.col("__s_event").is_not_null()).any()).item():
+    if kept.select(pl.col("__from_split").any()).item():
         layouts.append("split")
     kept = kept.select(CANONICAL_SCHEMA.names())
     latest = kept["event_date"].max()
