@@ -56,8 +56,9 @@ def raw_frame(w: World, chunk: Chunk, seed: int) -> pl.DataFrame:
     """The chunk's rows as strings and values, with injected problems still visible.
 
     Columns: the canonical columns (``pathway_type`` and ``event`` as plain strings, so that
-    injected unknown codes survive), plus ``_bad_date`` (0 or 1 + pattern index) and ``_missing``
-    (0, or which required column is blank: 1 patient, 2 institution, 3 date, 4 code/event).
+    injected unknown codes survive), plus ``_true_date`` (the date before any injected problem),
+    ``_bad_date`` (0 or 1 + pattern index) and ``_missing`` (0, or which required column is blank:
+    1 patient, 2 institution, 3 date, 4 code/event).
     """
     r: Rows = chunk.rows
     inst = r.inst
@@ -85,6 +86,7 @@ def raw_frame(w: World, chunk: Chunk, seed: int) -> pl.DataFrame:
             "sex": pl.Series(SEX.categories, dtype=SEX).gather(chunk.sex[inst]),
             "birth_year": pl.Series(year_of(chunk.birth[inst]), dtype=pl.Int16),
             "age": pl.Series(r.age, dtype=pl.Int16),
+            "_true_date": pl.Series(r.date, dtype=pl.Int32).cast(pl.Date),
             "_bad_date": pl.Series(r.bad_date, dtype=pl.Int8),
             "_missing": pl.Series(r.missing, dtype=pl.Int8),
         }
@@ -163,9 +165,10 @@ def truth_frame(raw: pl.DataFrame, chunk: Chunk) -> pl.DataFrame:
     D; treatment start [DERIVED] (the first registration after the first D whose event is not D, H
     or X); evaluations; first U-U and U-B; any U-F and U-V; sorted U outcomes; S-M over S-I; first
     F; number of L; the last H outcome; X date and outcome; status (``open`` without X by the end
-    date, else ``closed``); the care level of the final decision. ``extended_assessment`` and
-    ``direct_to_treatment`` are null when there is no C. ``findings`` lists the timeline findings
-    clean data should give: ``parallel_pathways`` for overlapping parallel pairs, nothing else.
+    date, else ``closed``); the care level of the final decision. Without a C,
+    ``extended_assessment`` is null and ``direct_to_treatment`` false. ``findings`` lists the
+    timeline findings clean data should give: ``parallel_pathways`` for overlapping parallel
+    pairs, nothing else.
 
     Args:
         raw: The chunk's :func:`raw_frame` *before* errors are injected.
@@ -205,9 +208,7 @@ def truth_frame(raw: pl.DataFrame, chunk: Chunk) -> pl.DataFrame:
         final_decision_date=d.filter(final_c).first(),
         final_decision_outcome=out.filter(final_c).first(),
         decision_count=(ev == "C").sum(),
-        direct_to_treatment=pl.when(first_c.is_null())
-        .then(None)
-        .otherwise(first_m.is_null() | (first_m > first_c)),
+        direct_to_treatment=first_c.is_not_null() & (first_m.is_null() | (first_m > first_c)),
         detox_end_date=first_date("D"),
         treatment_start_date=d.filter(after_detox).first(),
         treatment_start_care_level=pl.col("care_level").filter(after_detox).first(),
