@@ -393,3 +393,45 @@ def test_findings_conform_to_schema() -> None:
     report = report_with_ids()
     assert report.findings.schema == FINDINGS_SCHEMA
     assert "findings" not in report.model_dump()
+
+
+# --- recall and precision against the generator's ground truth -----------------------------------
+
+
+def synthetic_report(
+    tmp_path: Path, *, error_rate: float, name: str = "synth.parquet", dialect: str = "canonical"
+) -> tuple[ValidationReport, pl.DataFrame]:
+    from pakkeforlop.synth.write import errors_path_for, write_synthetic
+
+    path = tmp_path / name
+    write_synthetic(path, 3000, seed=11, error_rate=error_rate, dialect=dialect)  # type: ignore[arg-type]
+    truth = (
+        pl.read_csv(errors_path_for(path), schema_overrides={"source_row": pl.UInt64})
+        if error_rate > 0
+        else pl.DataFrame(schema={"source_row": pl.UInt64, "rule_id": pl.String})
+    )
+    return validate(path, as_of=D("2024-12-31")), truth
+
+
+@pytest.mark.parametrize(
+    ("name", "dialect"), [("synth.parquet", "canonical"), ("synth.csv", "npr")]
+)
+def test_every_injected_error_is_found(tmp_path: Path, name: str, dialect: str) -> None:
+    report, truth = synthetic_report(tmp_path, error_rate=0.03, name=name, dialect=dialect)
+    assert truth.height > 100
+    assert truth["rule_id"].n_unique() >= 10  # most kinds of injected error are present
+    found = report.findings.select("source_row", "rule_id").unique()
+    missed = truth.join(found, on=["source_row", "rule_id"], how="anti")
+    assert missed.height == 0, missed.head(10)  # recall 100 %
+    # Precision: every error-level finding is an injected error.
+    errors = report.findings.filter(pl.col("severity") == "error")
+    extra = errors.join(truth, on=["source_row", "rule_id"], how="anti")
+    assert extra.height == 0, extra.head(10)
+    assert report.exit_code == 1
+
+
+def test_clean_synthetic_data_has_no_error_findings(tmp_path: Path) -> None:
+    report, _ = synthetic_report(tmp_path, error_rate=0.0)
+    assert report.counts["error"] == 0
+    assert report.rows_with_errors == 0
+    assert report.exit_code == 0
