@@ -79,6 +79,13 @@ def synth_command(
     edition: Annotated[
         str, typer.Option(help="Code catalogue edition whose codes are used: 2019 or 2024.")
     ] = DEFAULT_EDITION,
+    strata: Annotated[
+        bool,
+        typer.Option(
+            help="Write the treating and residence trust and region columns (they follow from"
+            " institution and municipality; --no-strata gives a leaner, register-like file)."
+        ),
+    ] = True,
     truth: Annotated[
         Path | None,
         typer.Option(help="Also write the true pathway table (Parquet) for testing timelines."),
@@ -126,6 +133,7 @@ def synth_command(
             end=end.date(),
             edition=edition,
             chunk_pathways=chunk,
+            strata=strata,
             truth_path=truth,
             progress=lambda _rows, drawn: bar.update(task, completed=drawn),
         )

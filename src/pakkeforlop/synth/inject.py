@@ -6,7 +6,8 @@ known row, so that validation can be scored for recall and precision against the
 =============================== ==========================================================
 rule id                         what is injected (row the finding is about)
 =============================== ==========================================================
-``invalid_code``                 unknown type D05, event Q or outcome Z on a U/S/F/E row
+``invalid_code``                 unknown type D05 or event Q on a U/S/F/E row, or unknown
+                                 outcome Z on an S row
 ``decision_without_attendance``  the M of a pathway with one C (outcome not P/T) is removed
                                  (the C row; 208)
 ``attendance_after_decision``    the M of a pathway with one C-P/C-T is moved after it (the
@@ -255,7 +256,9 @@ def inject_errors(
     unreadable_ok = np.isin(ev, [_EV[e] for e in ("U", "S", "F", "E")])
     picked = choose_rows(unreadable_ok, counts[_K["invalid_code"]])
     variant = np.floor(rng.random(len(picked)) * 3).astype(np.int64)
-    takes_outcome = np.isin(ev[picked], [_EV["U"], _EV["S"]])
+    # The unknown outcome goes on S rows only: a local catalogue extension may well declare a
+    # U outcome "Z" (sample_data/catalogue_extension.toml does), never a type or an event.
+    takes_outcome = ev[picked] == _EV["S"]
     variant = np.where((variant == 2) & ~takes_outcome, 0, variant)
     r.ptype[picked[variant == 0]] = BAD_TYPE
     r.event[picked[variant == 1]] = BAD_EVENT

@@ -243,7 +243,13 @@ def generate(
 
 
 def _wire(
-    raw: pl.DataFrame, *, layout: Layout, dialect: Dialect, fmt: Format, text_dates: bool
+    raw: pl.DataFrame,
+    *,
+    layout: Layout,
+    dialect: Dialect,
+    fmt: Format,
+    text_dates: bool,
+    strata: bool = True,
 ) -> pl.DataFrame:
     """The columns as written: names, codings and date text of the dialect, the layout's codes."""
     npr = dialect == "npr"
@@ -274,17 +280,17 @@ def _wire(
             {"inpatient": 1, "day": 2, "outpatient": 3}, return_dtype=pl.Int8
         )
         sex = sex.replace_strict({"male": 1, "female": 2, "unknown": 9}, return_dtype=pl.Int8)
+    trusts = ["health_trust", "health_region"] if strata else []
+    residence = ["residence_trust", "residence_region"] if strata else []
     out = raw.select(
         "patient_id",
         "institution_id",
         date.alias("event_date"),
         *codes,
         care.alias("care_level"),
-        "health_trust",
-        "health_region",
+        *trusts,
         "municipality",
-        "residence_trust",
-        "residence_region",
+        *residence,
         sex.alias("sex"),
         "birth_year",
         "age",
@@ -305,6 +311,7 @@ def write_synthetic(
     end: dt.date = dt.date(2024, 12, 31),
     edition: str = "2024",
     chunk_pathways: int = DEFAULT_CHUNK,
+    strata: bool = True,
     truth_path: str | Path | None = None,
     progress: Callable[[int, int], None] | None = None,
 ) -> WriteSummary:
@@ -324,6 +331,9 @@ def write_synthetic(
         end: End of the extract.
         edition: Code catalogue edition whose codes may be used.
         chunk_pathways: Instances per chunk (bounded memory; part of the random design).
+        strata: Write the treating and residence trust and region columns. They follow from
+            the institution and the municipality, so a leaner, register-like file leaves them
+            out (then they are empty when read back).
         truth_path: If given, the truth pathway table is also written there (Parquet).
         progress: Called after each chunk with (rows written, instances drawn) so far.
 
@@ -375,7 +385,14 @@ def write_synthetic(
                 with_truth=truth_path is not None,
             ):
                 raw, truth = part.raw, part.truth
-                wire = _wire(raw, layout=layout, dialect=dialect, fmt=kind, text_dates=text_dates)
+                wire = _wire(
+                    raw,
+                    layout=layout,
+                    dialect=dialect,
+                    fmt=kind,
+                    text_dates=text_dates,
+                    strata=strata,
+                )
                 if kind == "csv":
                     text = wire.write_csv(separator=separator, include_header=rows == 0)
                     handle.write(text.encode(encoding))
