@@ -282,7 +282,7 @@ BAD_CSV = (
     ";1;13.03.2023;D11M;3;1;40;1984;0301\n"  # line 15: no patient -> missing_value
     "p1;1;;D11E;3;1;40;1984;0301\n"  # line 16: no date -> missing_value
     "p1;1;14.12.2018;D11E;3;1;40;1984;0301\n"  # line 17: before 2019
-    "p1;1;15.03.2023;D01L;3;1;40;1984;0301\n"  # line 18: L is unlisted -> code_unsure (info)
+    "p1;1;15.03.2023;D01L;3;1;40;1984;0301\n"  # line 18: L is unlisted but documented: fine
     "p1;1;20.01.2019;D06A;3;1;40;1984;0301\n"  # line 19: D06 only from 15.02.2019
     "p1;1;16.03.2023;;3;1;40;1984;0301\n"  # line 20: no code -> missing_value
     "p1;1;17.03.2023;D11F;3;1;40;1984;0301\n"  # line 21: fine
@@ -325,7 +325,6 @@ def finding_at(ex: Extract, line: int, rule_id: str) -> dict[str, object]:
         (15, "missing_value", "NPRId", None, "empty; expected a patient id"),
         (16, "missing_value", "dato", None, "empty; expected a date"),
         (17, "date_before_2019", "dato", "14.12.2018", "before 2019-01-01"),
-        (18, "code_unsure", "kode", "D01L", "unconfirmed ([UNSURE]) or unlisted"),
         (19, "code_outside_validity", "kode", "D06A", "expected a date from 2019-02-15"),
         (20, "missing_value", "kode", None, "expected a pathway code"),
         (22, "duplicate_registration", None, "D11F", "exact duplicate of"),
@@ -357,8 +356,9 @@ def test_row_problems_keep_the_rows(bad: Extract) -> None:
     assert by_line[5]["outcome"] is None and by_line[5]["event"] == "C"
     assert by_line[10]["care_level"] is None and by_line[11]["sex"] is None
     assert by_line[12]["age"] is None and by_line[14]["municipality"] is None
-    # Lines 21 (the duplicate kept) has nothing wrong; the other 19 kept rows are flagged.
-    assert bad.info.rows_flagged == 19 + 1  # + line 22's duplicate finding
+    # Lines 18 (D01L) and 21 (the duplicate kept) have nothing wrong; the other 18 kept rows
+    # are flagged.
+    assert bad.info.rows_flagged == 18 + 1  # + line 22's duplicate finding
     assert bad.findings.schema == FINDINGS_SCHEMA
     assert set(bad.findings["stage"]) == {"read"}
 
@@ -425,10 +425,16 @@ def test_split_unknown_letters_are_reported_on_their_column() -> None:
     assert ex.events["pathway_type"][0] is None
 
 
-def test_code_unsure_for_untyped_split_rows() -> None:
-    # L (postponed by the patient) is not in the code list: accepted, with an info finding.
+def test_code_unsure_only_for_unlisted_unconfirmed_codes() -> None:
+    # L (postponed by the patient) is not in the code lists but documented in the coding guide:
+    # accepted without a finding. An unlisted, unconfirmed local code gets an info finding.
     raw = pl.DataFrame({"pid": ["p1"], "orgnr": ["1"], "dato": ["2024-01-02"], "hendelse": ["L"]})
-    ex = read_extract(raw)
+    assert rules_of(read_extract(raw)) == []
+    ext = Path(__file__).parent / "data" / "unsure_extension.toml"
+    raw = pl.DataFrame(
+        {"pid": ["p1"], "orgnr": ["1"], "dato": ["2024-01-02"], "hendelse": ["X"], "utfall": ["V"]}
+    )
+    ex = read_extract(raw, extension=ext)
     assert rules_of(ex) == ["code_unsure"]
     assert ex.findings["severity"][0] == "info"
 

@@ -389,3 +389,15 @@ def test_same_type_instances_do_not_overlap(ev: pl.DataFrame) -> None:
     ).filter(pl.col("_next").is_not_null())
     # A start sorts before an end on the same day, so consecutive instances never share a day.
     assert (nxt["end_date"] < nxt["_next"]).all()
+
+
+def test_given_pathway_id_shared_by_two_patients() -> None:
+    ev = events(
+        ("a", "i", "2023-01-02", "D11", "A", None),
+        ("b", "i", "2023-01-03", "D11", "A", None),
+        ("c", "i", "2023-01-03", "D11", "A", None),
+        pathway_id=["f1", "f1", "f2"],
+    )
+    pathways, findings, _ = run(ev)
+    assert rules_at(findings) == {("pathway_id_inconsistent", 1), ("pathway_id_inconsistent", 2)}
+    assert sorted(pathways["pathway_key"]) == ["f1", "f1#2", "f2"]

@@ -7,6 +7,8 @@ differs from the trigger in the one detail the rule is about, so the pair shows 
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -143,9 +145,11 @@ FIXTURES: dict[str, RuleFixture] = {
         near_miss=raw(*pathway(ptype="D06", steps=(("2019-02-15", "A"), ("2019-02-20", "M")))),
     ),
     "code_unsure": RuleFixture(
-        # D09 rests on an [UNSURE] catalogue entry; D01 is confirmed.
-        trigger=raw(*pathway(ptype="D09", steps=(("2023-01-02", "A"), ("2023-01-09", "M")))),
-        near_miss=raw(*pathway(ptype="D01", steps=(("2023-01-02", "A"), ("2023-01-09", "M")))),
+        # An end reason that is neither listed nor confirmed, declared in a local extension;
+        # a listed code of the same extension-loaded catalogue gives nothing.
+        trigger=raw(*pathway(steps=(*CLEAN_STEPS[:-1], ("2023-03-01", "XV")))),
+        near_miss=raw(*pathway(steps=CLEAN_STEPS)),
+        options={"extension": str(Path(__file__).parent / "data" / "unsure_extension.toml")},
     ),
     "code_mismatch": RuleFixture(
         trigger=raw(*pathway(steps=CLEAN_STEPS[:2]), event=["A", "C"]),

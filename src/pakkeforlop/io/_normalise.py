@@ -128,7 +128,7 @@ class CodeSets:
         table = catalogue.combined_table.with_columns(
             pl.col("pathway_type").cast(pl.String),
             pl.col("event").cast(pl.String),
-            (~pl.col("listed") | (pl.col("source") == "UNSURE")).alias("unsure"),
+            (~pl.col("listed") & (pl.col("source") == "UNSURE")).alias("unsure"),
         )
         events = catalogue.events
         pairs: list[str] = []
@@ -166,7 +166,9 @@ class CodeSets:
 
 
 def _unsure(source: str, listed: bool) -> bool:
-    return source == "UNSURE" or not listed
+    # Only a code that is both unlisted and unconfirmed is worth a finding: D01L is unlisted but
+    # documented in the coding guide (KVL); D09/D10 are listed, only their start date is unsure.
+    return source == "UNSURE" and not listed
 
 
 # --- small expression helpers ---------------------------------------------------------------------

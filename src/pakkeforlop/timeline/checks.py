@@ -117,7 +117,7 @@ def orphan_findings(rows: pl.LazyFrame) -> pl.LazyFrame:
 
 
 def pathway_findings(instances: pl.LazyFrame) -> list[pl.LazyFrame]:
-    """216, superseded and extended assessment without a second decision, on the start row."""
+    """216, superseded, C-U without a second C and shared given ids, on the start row."""
     at_start = instances.with_columns(
         source_file=pl.col("_start_file"), source_row=pl.col("_start_row")
     )
@@ -161,6 +161,21 @@ def pathway_findings(instances: pl.LazyFrame) -> list[pl.LazyFrame]:
             None,
         ),
     ]
+    shared_id = pl.col("pathway_id").is_not_null() & (pl.len().over("pathway_id") > 1)
+    checks.append(
+        (
+            "pathway_id_inconsistent",
+            shared_id,
+            _msg(
+                "pathway_id {} is given to {} pathway instances (patient, institution, type or"
+                " start differ); expected one",
+                pl.col("pathway_id"),
+                pl.len().over("pathway_id"),
+            ),
+            "pathway_id",
+            pl.col("pathway_id"),
+        )
+    )
     return [
         finding_rows(at_start.filter(cond), rule_id, message, column=column, value=value)
         for rule_id, cond, message, column, value in checks
