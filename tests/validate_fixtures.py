@@ -7,9 +7,8 @@ differs from the trigger in the one detail the rule is about, so the pair shows 
 
 from __future__ import annotations
 
-from pathlib import Path
-
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import polars as pl
