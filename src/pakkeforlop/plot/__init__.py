@@ -1,0 +1,51 @@
+"""Charts of indicator tables for notebooks and the HTML report: trend lines and funnel plots.
+
+Every function returns an altair (Vega-Lite) chart object, which a notebook displays directly:
+
+>>> from pakkeforlop import plot  # doctest: +SKIP
+>>> plot.funnel(result, "plan_cocreated")  # doctest: +SKIP
+>>> plot.trend(result, ["assessment_in_time", "plan_cocreated"])  # doctest: +SKIP
+
+The tables behind the charts (:func:`trend_data`, :func:`funnel_data`, :func:`funnel_curve`) are
+plain polars frames, so the numbers can be checked or re-used without a renderer. Funnel limits
+come from :func:`pakkeforlop.indicators.funnel_limits` (domain/indicators.md §3: 95 % and
+99.8 %, binomial, around the national value; Spiegelhalter 2005).
+
+Needs the ``report`` extra (``pip install 'pakkeforlop[report]'``) for altair.
+"""
+
+from __future__ import annotations
+
+try:
+    import altair as _altair  # noqa: F401
+except ImportError as exc:  # pragma: no cover - depends on the installation
+    msg = "pakkeforlop.plot needs altair: pip install 'pakkeforlop[report]'"
+    raise ImportError(msg) from exc
+
+from pakkeforlop.plot._charts import funnel, trend
+from pakkeforlop.plot._data import (
+    FUNNEL_LEVELS,
+    FunnelData,
+    funnel_curve,
+    funnel_data,
+    stratum_columns,
+    trend_data,
+)
+from pakkeforlop.plot._labels import LANGS, Lang, check_lang, goal_title, indicator_title, labels
+
+__all__ = [
+    "FUNNEL_LEVELS",
+    "LANGS",
+    "FunnelData",
+    "Lang",
+    "check_lang",
+    "funnel",
+    "funnel_curve",
+    "funnel_data",
+    "goal_title",
+    "indicator_title",
+    "labels",
+    "stratum_columns",
+    "trend",
+    "trend_data",
+]
