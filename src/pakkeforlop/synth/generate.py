@@ -606,7 +606,11 @@ def simulate_chunk(
     )
     a = np.where(keep, a, _weekday_shift(a))
     fraction = rng.random(n) * np.where(t == _T["D10"], 0.08, 0.99)
-    birth = a - np.floor((_draw_ages(w, rng, t) + fraction) * 365.25).astype(np.int64)
+    age = _draw_ages(w, rng, t)
+    # A D12 transfer continues at most about 16 months later; at 14 or younger at the first start
+    # the patient is at most 16 at the second and under 18 at its final decision.
+    age = np.where(first & (kind == _TRANSFER) & (t == _T["D12"]), np.minimum(age, 14), age)
+    birth = a - np.floor((age + fraction) * 365.25).astype(np.int64)
     birth = np.where(second, birth[prev], birth)
     p_plan = plan_practice[unit, t]
     p_eval = eval_practice[unit, t]
