@@ -175,15 +175,28 @@ def _scan(
         as_of=as_of,
     )
     events = pl.concat([p.events for p in parts], how="vertical")
-    keys_present = pl.all_horizontal(
+    return _Plan(
+        events=_with_first_of_duplicates(events),
+        findings=pl.concat([p.findings for p in parts], how="vertical"),
+        info=info,
+        opened=opened,
+    )
+
+
+def _with_first_of_duplicates(events: pl.LazyFrame) -> pl.LazyFrame:
+    """Add ``__first``: ``__order`` of the first row with the same duplicate key.
+
+    Exact duplicates are the same patient, institution, date, type, event and outcome
+    (domain/extract-and-timeline.md §1); rows missing a patient, institution, date or event are
+    never duplicates, and a unique row is its own first.
+    """
+    present = pl.all_horizontal(
         pl.col(k).is_not_null() for k in ("patient_id", "institution_id", "event_date", "event")
     )
     first = pl.col("__order").min().over(list(DUPLICATE_KEYS))
-    events = events.with_columns(
-        pl.when(keys_present).then(first).otherwise(pl.col("__order")).alias("__first")
+    return events.with_columns(
+        pl.when(present).then(first).otherwise(pl.col("__order")).alias("__first")
     )
-    findings = pl.concat([p.findings for p in parts], how="vertical")
-    return _Plan(events=events, findings=findings, info=info, opened=opened)
 
 
 def _duplicate_findings(events: pl.LazyFrame, labels: list[str]) -> pl.LazyFrame:
