@@ -108,7 +108,11 @@ def trend(
             domain=groups, range=[_COLOURS[i % len(_COLOURS)] for i in range(len(groups))]
         ),
     )
-    x = alt.X("period:O", title=lab["period"], sort=periods, axis=alt.Axis(labelAngle=-40))
+    # Many periods: upright labels, thinned when they would overlap, and wider panels.
+    many = len(periods) > 8
+    width = max(width, 13 * len(periods))
+    axis = alt.Axis(labelAngle=-90 if many else -40, labelOverlap="greedy" if many else False)
+    x = alt.X("period:O", title=lab["period"], sort=periods, axis=axis)
     tooltip = [
         alt.Tooltip("period:N", title=lab["period"]),
         alt.Tooltip("group:N", title=lab["group"]),
@@ -288,7 +292,9 @@ def funnel(
         else lab["no_national"]
     ]
     if f.suppressed:
-        subtitle.append(lab["suppressed_note"].format(items=", ".join(f.suppressed)))
+        # the count only: a list of names can be wider than the chart (FunnelData.suppressed
+        # holds them, and the report lists them under the chart)
+        subtitle.append(lab["suppressed_areas"].format(n=len(f.suppressed)))
     title = alt.TitleParams(
         text=f"{indicator_title(indicator_id, lang)} — {f.period}", subtitle=subtitle
     )

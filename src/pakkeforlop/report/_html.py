@@ -24,7 +24,7 @@ import polars as pl
 from pakkeforlop.codes import load_catalogue
 from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.indicators import definition, indicator_catalogue
-from pakkeforlop.plot import Lang, funnel, goal_title, indicator_title, trend
+from pakkeforlop.plot import Lang, funnel, funnel_data, goal_title, indicator_title, trend
 from pakkeforlop.report._build import FUNNEL_DIMENSION, Report
 from pakkeforlop.report._format import fmt_count, fmt_days, fmt_interval, fmt_pct
 
@@ -87,6 +87,7 @@ class _Charts:
         self.specs: list[dict[str, str]] = []
 
     def add(self, chart: alt.TopLevelMixin, kind: str, title: str) -> dict[str, str]:
+        """Register a chart; returns its entry (``id``, ``kind``, ``title``, ``spec``)."""
         spec = chart.to_dict()
         entry = {
             "id": f"chart-{len(self.specs) + 1}",
@@ -373,7 +374,15 @@ def _goal_sections(report: Report, charts: _Charts, lab: Mapping[str, str]) -> l
             chart = funnel(
                 report.trusts, i, period=report.reporting_period, lang=lang, width=340, height=240
             ).configure_legend(orient="bottom", direction="horizontal", columns=3)
-            section["funnels"].append(charts.add(chart, "funnel", indicator_title(i, lang)))
+            hidden = funnel_data(report.trusts, i, period=report.reporting_period).suppressed
+            section["funnels"].append(
+                charts.add(chart, "funnel", indicator_title(i, lang))
+                | {
+                    "caption": lab["funnel_suppressed"].format(names=", ".join(hidden))
+                    if hidden
+                    else ""
+                }
+            )
         sections.append(section)
     return sections
 
