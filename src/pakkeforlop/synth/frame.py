@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Final
 
 import numpy as np
+import numpy.typing as npt
 import polars as pl
 
 from pakkeforlop.schema import (
@@ -40,25 +41,28 @@ BAD_DATE_PATTERNS: Final = {
 _MISSING_PATIENT, _MISSING_INSTITUTION, _MISSING_DATE, _MISSING_CODE = 1, 2, 3, 4
 
 
-def _codes_lookup() -> pl.Series:
-    """Every (type, event, outcome) index triple as a combined-code string, flat."""
-    return pl.Series(
-        "code",
-        [t + e + o for t in TYPES for e in EVENTS for o in OUTCOME_LETTERS],
-        dtype=pl.String,
-    )
+#: Every (type, event, outcome) index triple as a combined code, flat (types and events include
+#: the unknown ones used for injected errors, so every index has a code).
+_CODES: Final = pl.Enum([t + e + o for t in TYPES for e in EVENTS for o in OUTCOME_LETTERS])
+_TYPES: Final = pl.Enum(list(TYPES))
+_EVENTS: Final = pl.Enum(list(EVENTS))
+_OUTCOMES: Final = pl.Enum(list(OUTCOME_LETTERS[1:]))
 
 
-_CODES: Final = _codes_lookup()
+def _gather(categories: pl.Enum, index: npt.NDArray[np.integer], offset: int = 0) -> pl.Series:
+    """Values of an enum by index (``index - offset``; negative → null), as that enum."""
+    idx = pl.Series(index.astype(np.int64) - offset)
+    values = pl.Series(categories.categories, dtype=categories)
+    return values.gather(idx.set(idx < 0, None))
 
 
 def raw_frame(w: World, chunk: Chunk, seed: int) -> pl.DataFrame:
-    """The chunk's rows as strings and values, with injected problems still visible.
+    """The chunk's rows as polars columns, with injected problems still visible.
 
-    Columns: the canonical columns (``pathway_type`` and ``event`` as plain strings, so that
-    injected unknown codes survive), plus ``_true_date`` (the date before any injected problem),
-    ``_bad_date`` (0 or 1 + pattern index) and ``_missing`` (0, or which required column is blank:
-    1 patient, 2 institution, 3 date, 4 code/event).
+    Text columns are enums (cheap to build, written as dictionary pages); ``pathway_type`` and
+    ``event`` include the unknown values of injected errors. Extra columns: ``_true_date`` (the
+    date before any injected problem), ``_bad_date`` (0 or 1 + pattern index) and ``_missing`` (0,
+    or which required column is blank: 1 patient, 2 institution, 3 date, 4 code/event).
     """
     r: Rows = chunk.rows
     inst = r.inst
@@ -66,24 +70,24 @@ def raw_frame(w: World, chunk: Chunk, seed: int) -> pl.DataFrame:
     res_trust = chunk.res_trust[inst]
     n_ev, n_out = len(EVENTS), len(OUTCOME_LETTERS)
     code_idx = (r.ptype.astype(np.int64) * n_ev + r.event) * n_out + r.outcome
-    trusts = pl.Series(w.trust_names, dtype=pl.String)
-    regions = pl.Series(w.region_names, dtype=pl.String)
+    trusts = pl.Enum(list(w.trust_names))
+    regions = pl.Enum(list(w.region_names))
     df = pl.DataFrame(
         {
             "patient_id": pl.Series(patient_ids(chunk.patient[inst], seed)).cast(pl.String),
-            "institution_id": pl.Series(w.inst_ids, dtype=pl.String).gather(r.institution),
+            "institution_id": _gather(pl.Enum(list(w.inst_ids)), r.institution),
             "event_date": pl.Series(r.date, dtype=pl.Int32).cast(pl.Date),
-            "code": _CODES.gather(code_idx),
-            "pathway_type": pl.Series(TYPES, dtype=pl.String).gather(r.ptype),
-            "event": pl.Series(EVENTS, dtype=pl.String).gather(r.event),
-            "outcome": pl.Series(OUTCOME_LETTERS, dtype=pl.String).gather(r.outcome),
-            "care_level": pl.Series(CARE_LEVEL.categories, dtype=CARE_LEVEL).gather(r.care),
-            "health_trust": trusts.gather(trust),
-            "health_region": regions.gather(w.trust_region[trust]),
-            "municipality": pl.Series(w.muni_numbers, dtype=pl.String).gather(chunk.muni[inst]),
-            "residence_trust": trusts.gather(res_trust),
-            "residence_region": regions.gather(w.trust_region[res_trust]),
-            "sex": pl.Series(SEX.categories, dtype=SEX).gather(chunk.sex[inst]),
+            "code": _gather(_CODES, code_idx),
+            "pathway_type": _gather(_TYPES, r.ptype),
+            "event": _gather(_EVENTS, r.event),
+            "outcome": _gather(_OUTCOMES, r.outcome, offset=1),
+            "care_level": _gather(CARE_LEVEL, r.care),
+            "health_trust": _gather(trusts, trust),
+            "health_region": _gather(regions, w.trust_region[trust]),
+            "municipality": _gather(pl.Enum(list(w.muni_numbers)), chunk.muni[inst]),
+            "residence_trust": _gather(trusts, res_trust),
+            "residence_region": _gather(regions, w.trust_region[res_trust]),
+            "sex": _gather(SEX, chunk.sex[inst]),
             "birth_year": pl.Series(year_of(chunk.birth[inst]), dtype=pl.Int16),
             "age": pl.Series(r.age, dtype=pl.Int16),
             "_true_date": pl.Series(r.date, dtype=pl.Int32).cast(pl.Date),
@@ -106,7 +110,7 @@ def raw_frame(w: World, chunk: Chunk, seed: int) -> pl.DataFrame:
             pl.when(missing == _MISSING_CODE).then(None).otherwise(pl.col(c)).name.keep()
             for c in ("code", "event", "outcome")
         ),
-    ).with_columns(pl.col("outcome").replace("", None))
+    )
 
 
 def canonical_events(raw: pl.DataFrame, first_row: int) -> pl.DataFrame:
@@ -128,8 +132,8 @@ def canonical_events(raw: pl.DataFrame, first_row: int) -> pl.DataFrame:
         pl.col("institution_id"),
         pl.col("event_date"),
         pl.col("code"),
-        pl.col("pathway_type").cast(PATHWAY_TYPE, strict=False),
-        pl.col("event").cast(EVENT, strict=False),
+        pl.col("pathway_type").cast(pl.String).cast(PATHWAY_TYPE, strict=False),
+        pl.col("event").cast(pl.String).cast(EVENT, strict=False),
         pl.col("outcome"),
         pl.lit(None, dtype=pl.String).alias("pathway_id"),
         pl.col("care_level"),
@@ -194,8 +198,8 @@ def truth_frame(raw: pl.DataFrame, chunk: Chunk) -> pl.DataFrame:
     events = raw.select(
         pl.Series("_inst", chunk.rows.inst, dtype=pl.Int64),
         pl.col("event_date"),
-        pl.col("event").cast(EVENT),
-        pl.col("outcome"),
+        pl.col("event").cast(pl.String).cast(EVENT),
+        pl.col("outcome").cast(pl.String),
         pl.col("care_level"),
         pl.col("age"),
     ).with_columns(pl.int_range(pl.len()).alias("_i"))
@@ -244,13 +248,18 @@ def truth_frame(raw: pl.DataFrame, chunk: Chunk) -> pl.DataFrame:
     )
     strata = raw.select(
         "patient_id",
-        "institution_id",
-        pl.col("pathway_type").cast(PATHWAY_TYPE),
-        "health_trust",
-        "health_region",
-        "municipality",
-        "residence_trust",
-        "residence_region",
+        pl.col("institution_id").cast(pl.String),
+        pl.col("pathway_type").cast(pl.String).cast(PATHWAY_TYPE),
+        *(
+            pl.col(c).cast(pl.String)
+            for c in (
+                "health_trust",
+                "health_region",
+                "municipality",
+                "residence_trust",
+                "residence_region",
+            )
+        ),
         "sex",
     ).filter(pl.Series(np.r_[True, chunk.rows.inst[1:] != chunk.rows.inst[:-1]]))
     table = pl.concat([agg, strata], how="horizontal").join(inst_info, on="_inst", how="left")

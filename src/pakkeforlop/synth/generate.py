@@ -682,19 +682,16 @@ def simulate_chunk(
     last = x_end[inst]
     clip = np.isin(rows.slot, [_S["H"], _S["T"], _S["UF"]])
     rows.date = np.where(clip, np.minimum(rows.date, last), rows.date).astype(np.int32)
-    rows = rows.take((rows.date <= last) & (rows.date <= end))
+    kept = np.flatnonzero((rows.date <= last) & (rows.date <= end))
+    order = kept[np.argsort(rows.sort_key()[kept])]
+    # Two slots may land on the same day with the same code (e.g. two evaluations): keep one.
+    same = np.zeros(len(order), dtype=np.bool_)
+    if len(order):
+        i, d, e, o = (a[order] for a in (rows.inst, rows.date, rows.event, rows.outcome))
+        same[1:] = (i[1:] == i[:-1]) & (d[1:] == d[:-1]) & (e[1:] == e[:-1]) & (o[1:] == o[:-1])
+    rows = rows.take(order[~same])
     rows.institution = unit[rows.inst].astype(np.int32)
     rows.age = calendar_age(birth[rows.inst], rows.date)
-    rows = rows.sorted()
-    # Two slots may land on the same day with the same code (e.g. two evaluations): keep one.
-    same = np.zeros(len(rows), dtype=np.bool_)
-    same[1:] = (
-        (rows.inst[1:] == rows.inst[:-1])
-        & (rows.date[1:] == rows.date[:-1])
-        & (rows.event[1:] == rows.event[:-1])
-        & (rows.outcome[1:] == rows.outcome[:-1])
-    )
-    rows = rows.take(~same)
     rows.rid = np.arange(len(rows), dtype=np.int32)
     return Chunk(
         rows=rows,

@@ -21,10 +21,14 @@ date. The ground truth of injected errors goes next to the output as ``<stem>.er
 from __future__ import annotations
 
 import datetime as dt
+import os
+from collections import deque
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Final, Literal, NamedTuple
+from typing import Any, Final, Literal, NamedTuple, cast
 
+import numpy as np
 import polars as pl
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
@@ -36,7 +40,7 @@ from pakkeforlop.synth.frame import (
     raw_frame,
     truth_frame,
 )
-from pakkeforlop.synth.generate import simulate_chunk
+from pakkeforlop.synth.generate import calendar_age, simulate_chunk
 from pakkeforlop.synth.inject import error_notes, inject_errors
 from pakkeforlop.synth.model import EVENTS, unit_practice, world
 
@@ -59,7 +63,13 @@ Format = Literal["parquet", "csv"]
 #: Pathway instances per chunk (about 0.7 million registrations: one Parquet row group).
 DEFAULT_CHUNK: Final = 100_000
 _ROW_GROUP: Final = 1_000_000
+#: Worker threads that make chunks ahead of the writer.
+_WORKERS: Final = max(1, min(2, os.cpu_count() or 1))
 _EPOCH: Final = dt.date(1970, 1, 1)
+_HIGH_CARDINALITY: Final = frozenset({"patient_id", NPR_NAMES["patient_id"]})
+_WITH_STATISTICS: Final = frozenset(
+    n for c in ("event_date", "birth_year", "age") for n in (c, NPR_NAMES[c])
+)
 _ERRORS_SCHEMA: Final = pl.Schema(
     {"source_row": pl.UInt64, "rule_id": pl.String, "note": pl.String}
 )
@@ -138,6 +148,7 @@ class _Part(NamedTuple):
     errors: pl.DataFrame  # Injected.errors
     pathways: int  # instances with registrations (before injection)
     drawn: int  # instances drawn so far
+    payload: object  # what ``convert`` made of the raw frame in the worker (or None)
 
 
 def _parts(
@@ -150,13 +161,23 @@ def _parts(
     edition: str,
     chunk_pathways: int,
     with_truth: bool,
+    convert: Callable[[pl.DataFrame], object] | None = None,
+    workers: int = _WORKERS,
 ) -> Iterator[_Part]:
-    """Per chunk: the raw frame (errors included), the truth (if asked) and the errors."""
+    """Per chunk, in order: the raw frame (errors included), the truth (if asked), the errors.
+
+    Chunks are made in worker threads, a few ahead of the consumer (numpy, polars and pyarrow
+    release the GIL in their heavy loops); each depends only on ``(seed, chunk index)`` and
+    results are taken in order, so the output does not depend on ``workers``.
+    """
     w = world(edition)
     plan, evaluation = unit_practice(w, seed)
+    calendar_age(np.zeros(1, dtype=np.int64), np.zeros(1, dtype=np.int64))  # build look-ups once
     size = chunk_pathways + chunk_pathways % 2  # pairs never straddle two chunks
     s, e = _days(start), _days(end)
-    for index, first in enumerate(range(0, n_pathways, size)):
+
+    def make(index: int) -> _Part:
+        first = index * size
         chunk = simulate_chunk(
             w,
             seed=seed,
@@ -170,13 +191,28 @@ def _parts(
         )
         truth = truth_frame(raw_frame(w, chunk, seed), chunk) if with_truth else None
         injected = inject_errors(w, chunk, rate=error_rate, seed=seed, chunk_index=index, end=e)
-        yield _Part(
-            raw=raw_frame(w, injected.chunk, seed),
+        raw = raw_frame(w, injected.chunk, seed)
+        return _Part(
+            raw=raw,
             truth=truth,
             errors=injected.errors,
             pathways=int((chunk.rows.event == EVENTS.index("A")).sum()),
             drawn=first + chunk.n,
+            payload=convert(raw) if convert is not None else None,
         )
+
+    n_chunks = -(-n_pathways // size)
+    if workers <= 1 or n_chunks == 1:
+        yield from (make(i) for i in range(n_chunks))
+        return
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        pending: deque[Future[_Part]] = deque()
+        for index in range(n_chunks):
+            pending.append(pool.submit(make, index))
+            if len(pending) > workers:  # bounded look-ahead: memory stays a few chunks
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
 
 
 def generate(
@@ -273,13 +309,12 @@ def _wire(
     else:
         date = pl.col("event_date")
     codes = ["code"] if layout == "combined" else ["pathway_type", "event", "outcome"]
-    care = pl.col("care_level").cast(pl.String)
-    sex = pl.col("sex").cast(pl.String)
+    care = pl.col("care_level")
+    sex = pl.col("sex")
     if npr:
-        care = care.replace_strict(
-            {"inpatient": 1, "day": 2, "outpatient": 3}, return_dtype=pl.Int8
-        )
-        sex = sex.replace_strict({"male": 1, "female": 2, "unknown": 9}, return_dtype=pl.Int8)
+        # register codings: omsorgsniva 1 døgn, 2 dag, 3 poliklinikk; kjonn 1, 2, 9 (unknown)
+        care = care.to_physical().cast(pl.Int8) + 1  # CARE_LEVEL order: inpatient, day, outpatient
+        sex = sex.to_physical().replace_strict({0: 1, 1: 2, 2: 9}, return_dtype=pl.Int8)
     trusts = ["health_trust", "health_region"] if strata else []
     residence = ["residence_trust", "residence_region"] if strata else []
     out = raw.select(
@@ -296,6 +331,23 @@ def _wire(
         "age",
     )
     return out.rename(NPR_NAMES, strict=False) if npr else out
+
+
+def _parquet_writer(sink: object, schema: object) -> pq.ParquetWriter:
+    """A Parquet writer for the chunks' Arrow schema.
+
+    zstd; dictionary pages for the coded text columns; statistics for dates and numbers only (the
+    cheap and useful ones); the Arrow schema is not stored, so enum columns read back as text.
+    """
+    names = list(schema.names)  # type: ignore[attr-defined]
+    return pq.ParquetWriter(
+        sink,
+        schema,
+        compression="zstd",
+        use_dictionary=[n for n in names if n not in _HIGH_CARDINALITY],
+        write_statistics=[n for n in names if n in _WITH_STATISTICS],
+        store_schema=False,
+    )
 
 
 def write_synthetic(
@@ -372,6 +424,17 @@ def write_synthetic(
     first_row = 1 if kind == "parquet" else 2  # CSV: the header is line 1
     encoding = "cp1252" if (kind == "csv" and dialect == "npr") else "utf-8"
     separator = ";" if dialect == "npr" else ","
+
+    def convert(raw: pl.DataFrame) -> tuple[list[str], object]:
+        # Runs in the worker threads: the file's columns, and the chunk as Arrow or CSV bytes.
+        wire = _wire(
+            raw, layout=layout, dialect=dialect, fmt=kind, text_dates=text_dates, strata=strata
+        )
+        if kind == "csv":
+            body = wire.write_csv(separator=separator, include_header=False)
+            return wire.columns, body.encode(encoding)
+        return wire.columns, wire.to_arrow()
+
     with out.open("wb") as handle:
         try:
             for part in _parts(
@@ -383,26 +446,19 @@ def write_synthetic(
                 edition=edition,
                 chunk_pathways=chunk_pathways,
                 with_truth=truth_path is not None,
+                convert=convert,
             ):
-                raw, truth = part.raw, part.truth
-                wire = _wire(
-                    raw,
-                    layout=layout,
-                    dialect=dialect,
-                    fmt=kind,
-                    text_dates=text_dates,
-                    strata=strata,
-                )
+                columns, payload = cast("tuple[list[str], Any]", part.payload)
                 if kind == "csv":
-                    text = wire.write_csv(separator=separator, include_header=rows == 0)
-                    handle.write(text.encode(encoding))
+                    if rows == 0:
+                        handle.write((separator.join(columns) + "\n").encode(encoding))
+                    handle.write(payload)
                 else:
-                    table = wire.to_arrow()
                     if writer is None:
-                        writer = pq.ParquetWriter(handle, table.schema, compression="zstd")
-                    writer.write_table(table, row_group_size=_ROW_GROUP)
-                if truth is not None and truth_path is not None:
-                    t_table = truth.to_arrow()
+                        writer = _parquet_writer(handle, payload.schema)
+                    writer.write_table(payload, row_group_size=_ROW_GROUP)
+                if part.truth is not None and truth_path is not None:
+                    t_table = part.truth.to_arrow()
                     if truth_writer is None:
                         truth_writer = pq.ParquetWriter(
                             str(truth_path), t_table.schema, compression="zstd"
@@ -410,7 +466,7 @@ def write_synthetic(
                     truth_writer.write_table(t_table, row_group_size=_ROW_GROUP)
                 pathways += part.pathways
                 errors.append(error_notes(part.errors, first_row + rows))
-                rows += raw.height
+                rows += part.raw.height
                 if progress is not None:
                     progress(rows, part.drawn)
         finally:
