@@ -20,13 +20,14 @@ date. The ground truth of injected errors goes next to the output as ``<stem>.er
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import os
 from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Final, Literal, NamedTuple, cast
+from typing import Any, BinaryIO, Final, Literal, NamedTuple, cast
 
 import numpy as np
 import polars as pl
@@ -333,6 +334,10 @@ def _wire(
     return out.rename(NPR_NAMES, strict=False) if npr else out
 
 
+def _open_or_none(path: Path | None) -> contextlib.AbstractContextManager[BinaryIO | None]:
+    return path.open("wb") if path is not None else contextlib.nullcontext()
+
+
 def _parquet_writer(sink: object, schema: object) -> pq.ParquetWriter:
     """A Parquet writer for the chunks' Arrow schema.
 
@@ -378,7 +383,7 @@ def write_synthetic(
             Parquet).
         dialect: ``canonical`` names or register-style ``npr`` names and codings.
         error_rate: Expected injected errors per registration; when above 0 the ground truth is
-            written to :func:`errors_path_for` ``(path)``.
+            written to :func:`errors_path_for` ``(path)`` (when 0, an old file there is removed).
         start: Earliest start date.
         end: End of the extract.
         edition: Code catalogue edition whose codes may be used.
@@ -418,7 +423,6 @@ def write_synthetic(
     _check(n_pathways, seed, start, end, error_rate, chunk_pathways)
     text_dates = kind == "csv" or error_rate > 0
     rows = pathways = 0
-    errors: list[pl.DataFrame] = []
     writer: pq.ParquetWriter | None = None
     truth_writer: pq.ParquetWriter | None = None
     first_row = 1 if kind == "parquet" else 2  # CSV: the header is line 1
@@ -435,7 +439,14 @@ def write_synthetic(
             return wire.columns, body.encode(encoding)
         return wire.columns, wire.to_arrow()
 
-    with out.open("wb") as handle:
+    errors_path = errors_path_for(out) if error_rate > 0 else None
+    if errors_path is None:
+        # a ground truth from an earlier run must not sit next to a file it does not describe
+        errors_path_for(out).unlink(missing_ok=True)
+    n_errors = 0
+    with out.open("wb") as handle, _open_or_none(errors_path) as listing:
+        if listing is not None:
+            listing.write(b"source_row,rule_id,note\n")
         try:
             for part in _parts(
                 n_pathways,
@@ -465,7 +476,10 @@ def write_synthetic(
                         )
                     truth_writer.write_table(t_table, row_group_size=_ROW_GROUP)
                 pathways += part.pathways
-                errors.append(error_notes(part.errors, first_row + rows))
+                if listing is not None:  # chunks come in order, so sorting each sorts all
+                    listed = error_notes(part.errors, first_row + rows).sort("source_row")
+                    listing.write(listed.write_csv(include_header=False).encode("utf-8"))
+                    n_errors += listed.height
                 rows += part.raw.height
                 if progress is not None:
                     progress(rows, part.drawn)
@@ -474,11 +488,6 @@ def write_synthetic(
                 writer.close()
             if truth_writer is not None:
                 truth_writer.close()
-    errors_path = None
-    listed = pl.concat(errors).sort("source_row") if errors else pl.DataFrame(schema=_ERRORS_SCHEMA)
-    if error_rate > 0:
-        errors_path = errors_path_for(out)
-        listed.write_csv(errors_path)
     return WriteSummary(
-        path=out, rows=rows, pathways=pathways, errors=listed.height, errors_path=errors_path
+        path=out, rows=rows, pathways=pathways, errors=n_errors, errors_path=errors_path
     )
