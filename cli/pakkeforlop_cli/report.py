@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 
 from pakkeforlop.codes import DEFAULT_EDITION
 
@@ -98,7 +99,7 @@ def report_command(
     try:
         from pakkeforlop.report import build_report, write_html  # noqa: PLC0415 - optional extra
     except ImportError:
-        raise fail(_EXTRA_HINT) from None
+        raise fail(escape(_EXTRA_HINT)) from None  # fail() prints rich markup: keep "[report]"
     report = build_report(
         extract,
         period=period,

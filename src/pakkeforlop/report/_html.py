@@ -86,13 +86,17 @@ class _Charts:
     def __init__(self) -> None:
         self.specs: list[dict[str, str]] = []
 
-    def add(self, chart: alt.TopLevelMixin, kind: str, title: str) -> dict[str, str]:
-        """Register a chart; returns its entry (``id``, ``kind``, ``title``, ``spec``)."""
+    def add(self, chart: alt.TopLevelMixin, kind: str, title: str, about: str) -> dict[str, str]:
+        """Register a chart; returns its entry (``id``, ``kind``, ``title``, ``about``, ``spec``).
+
+        ``about`` is the goal area of a trend chart, the indicator id of a funnel plot.
+        """
         spec = chart.to_dict()
         entry = {
             "id": f"chart-{len(self.specs) + 1}",
             "kind": kind,
             "title": title,
+            "about": about,
             "spec": _json_for_script(spec),
         }
         self.specs.append(entry)
@@ -361,7 +365,7 @@ def _goal_sections(report: Report, charts: _Charts, lab: Mapping[str, str]) -> l
                 )
                 chart = trend(table, present, by=dim or None, lang=lang)
                 section["trends"].append(
-                    charts.add(chart, "trend", heading)
+                    charts.add(chart, "trend", heading, goal.id)
                     | {
                         "heading": heading,
                         "key": _type_key(report, lang) if dim == "pathway_type" else "",
@@ -376,7 +380,7 @@ def _goal_sections(report: Report, charts: _Charts, lab: Mapping[str, str]) -> l
             ).configure_legend(orient="bottom", direction="horizontal", columns=3)
             hidden = funnel_data(report.trusts, i, period=report.reporting_period).suppressed
             section["funnels"].append(
-                charts.add(chart, "funnel", indicator_title(i, lang))
+                charts.add(chart, "funnel", indicator_title(i, lang), i)
                 | {
                     "caption": lab["funnel_suppressed"].format(names=", ".join(hidden))
                     if hidden
@@ -388,7 +392,7 @@ def _goal_sections(report: Report, charts: _Charts, lab: Mapping[str, str]) -> l
 
 
 def chart_specs(report: Report) -> list[dict[str, str]]:
-    """The report's charts: element id, kind (``trend``/``funnel``), title and JSON spec.
+    """The report's charts: element id, kind (``trend``/``funnel``), title, subject and spec.
 
     Args:
         report: The report.
