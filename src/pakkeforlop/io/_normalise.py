@@ -215,19 +215,33 @@ def _clean_code(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
 def _parse_date(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """A date from a Date, a Datetime, or text as ``yyyy-mm-dd`` or ``dd.mm.yyyy`` (per value).
 
-    Each text value is parsed by the one pattern its shape calls for (a ``.`` means
-    ``dd.mm.yyyy``), so a file is parsed once whatever its dialect.
+    Text must already be trimmed (:func:`_needs_text`). Each value is parsed by the one pattern
+    its shape calls for (a ``.`` means ``dd.mm.yyyy``), so a file is parsed once whatever its
+    dialect.
     """
     if dtype == pl.Date:
         return raw
     if isinstance(dtype, pl.Datetime):
         return raw.dt.date()
-    text = _clean_text(raw, dtype)
-    dotted = text.str.contains(".", literal=True)
+    dotted = raw.str.contains(".", literal=True)
     return pl.coalesce(
-        pl.when(dotted).then(text).str.to_date("%d.%m.%Y", strict=False),
-        pl.when(~dotted).then(text).str.to_date("%Y-%m-%d", strict=False),
+        # cache=False: caching unique values costs more than parsing these short strings.
+        pl.when(dotted).then(raw).str.to_date("%d.%m.%Y", strict=False, cache=False),
+        pl.when(~dotted).then(raw).str.to_date("%Y-%m-%d", strict=False, cache=False),
     )
+
+
+def _needs_text(canonical: str, dtype: pl.DataType) -> bool:
+    """Whether a column is parsed from trimmed text (staged once as ``__text_<canonical>``).
+
+    Staging the trimmed text as a column of its own keeps it from being trimmed again for each
+    expression that reads it.
+    """
+    if canonical == "event_date":
+        return not (dtype == pl.Date or isinstance(dtype, pl.Datetime))
+    if canonical == "municipality":
+        return not _is_integer(dtype)
+    return False
 
 
 def _catalogue_id(raw: pl.Expr, dtype: pl.DataType, codes: CodeSets) -> pl.Expr:
@@ -255,8 +269,18 @@ def _is_integer(dtype: pl.DataType) -> bool:
     return dtype.is_integer()
 
 
-def _coded(raw: pl.Expr, dtype: pl.DataType, codes: dict[str, str], enum: pl.Enum) -> pl.Expr:
-    """Map a register coding (numbers or words, any case) to an enum; unknown values are null."""
+def _coded(
+    raw: pl.Expr,
+    dtype: pl.DataType,
+    codes: dict[str, str],
+    enum: pl.Enum,
+    direct: pl.Expr | None = None,
+) -> pl.Expr:
+    """Map a register coding (numbers or words, any case) to an enum; unknown values are null.
+
+    ``direct``, for text, is the staged look-up of the values as written (most are written exactly
+    as coded); only the others are then trimmed, lower-cased and looked up again.
+    """
     if _is_integer(dtype):
         numbers = {int(k): v for k, v in codes.items() if k.isdigit()}
         return raw.replace_strict(numbers, default=None, return_dtype=enum)
@@ -266,6 +290,9 @@ def _coded(raw: pl.Expr, dtype: pl.DataType, codes: dict[str, str], enum: pl.Enu
     elif dtype.is_float():
         whole = raw.cast(pl.Int64, strict=False)
         text = pl.when(whole == raw).then(whole.cast(pl.String))
+    elif direct is not None:
+        rest = _clean_text(pl.when(direct.is_null()).then(raw), dtype).str.to_lowercase()
+        return pl.coalesce(direct, rest.replace_strict(codes, default=None, return_dtype=enum))
     else:
         text = _clean_text(raw, dtype).str.to_lowercase()
     return text.replace_strict(codes, default=None, return_dtype=enum)
@@ -280,8 +307,12 @@ def _whole_number(raw: pl.Expr, dtype: pl.DataType, low: int, high: int) -> pl.E
         if dtype.is_float():
             value = raw.cast(pl.Float64)
         else:
-            text = _clean_text(raw, dtype).str.replace(",", ".", literal=True)
-            value = text.cast(pl.Float64, strict=False)
+            # Whole numbers (the usual case) convert directly; the rest may have spaces or a
+            # decimal comma ("34,0").
+            direct = raw.cast(pl.String).cast(pl.Int64, strict=False)
+            text = _clean_text(pl.when(direct.is_null()).then(raw), dtype)
+            rest = text.str.replace(",", ".", literal=True).cast(pl.Float64, strict=False)
+            value = pl.coalesce(direct.cast(pl.Float64), rest)
         ok = (value == value.floor()) & value.is_between(low, high)
         number = value
     return pl.when(ok).then(number).cast(pl.Int16)
@@ -293,13 +324,17 @@ def _municipality(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     Spreadsheets turn ``0301`` (Oslo) into ``301``; a 3-digit number can only be such a number
     with its leading zero lost, so it is padded. Anything else that is not 4 digits is bad.
     """
-    text: pl.Expr
     if _is_integer(dtype):
-        text = pl.when(raw.is_between(100, 9999)).then(raw.cast(pl.String))
-    else:
-        text = _clean_text(raw, dtype)
-        text = pl.when(text.str.contains(r"^\d{3,4}$")).then(text)
-    return text.str.zfill(4)
+        return pl.when(raw.is_between(100, 9999)).then(raw.cast(pl.String)).str.zfill(4)
+    # Text, already trimmed (:func:`_needs_text`).
+    length = raw.str.len_bytes()
+    digits = raw.cast(pl.UInt16, strict=False).is_not_null() & ~raw.str.starts_with("+")
+    return (
+        pl.when(digits & (length == 4))
+        .then(raw)
+        .when(digits & (length == 3))
+        .then(pl.concat_str(pl.lit("0"), raw))
+    )
 
 
 # --- the per-source normalisation ---------------------------------------------------------------
@@ -352,6 +387,28 @@ def normalise(
         *(pl.col(s).alias(f"__raw_{c}") for c, s in resolved.items()),
     )
 
+    # Stage 0: what several later expressions read is staged as a column once: the trimmed text
+    # of columns parsed in several steps, and the direct look-up of coded text columns.
+    texts = {c: f"__text_{c}" for c in resolved if _needs_text(c, dtypes[c])}
+    codings = {"care_level": (CARE_LEVEL_CODES, CARE_LEVEL), "sex": (_sex_codes(resolved), SEX)}
+    directs = {c: f"__direct_{c}" for c in codings if has(c) and dtypes[c] == pl.String}
+    base = base.with_columns(
+        *(_clean_text(raw(c), dtypes[c]).alias(t) for c, t in texts.items()),
+        *(
+            raw(c).replace_strict(codings[c][0], default=None, return_dtype=codings[c][1]).alias(d)
+            for c, d in directs.items()
+        ),
+    )
+
+    def coded(canonical: str) -> pl.Expr:
+        if not has(canonical):
+            return pl.lit(None, dtype=codings[canonical][1])
+        direct = pl.col(directs[canonical]) if canonical in directs else None
+        return _coded(raw(canonical), dtypes[canonical], *codings[canonical], direct=direct)
+
+    def parsed(canonical: str) -> pl.Expr:
+        return pl.col(texts[canonical]) if canonical in texts else raw(canonical)
+
     # Stage 1: text, codes and dates, each per value.
     first: list[pl.Expr] = [
         (_clean_text(raw(c), dtypes[c]) if has(c) else null_text).alias(c) for c in _TEXT_COLUMNS
@@ -364,17 +421,9 @@ def normalise(
             (_clean_code(raw(c), dtypes[c]) if has(c) else null_text).alias(f"__s_{c}")
             for c in ("pathway_type", "event", "outcome")
         ),
-        _parse_date(raw("event_date"), dtypes["event_date"]).alias("event_date"),
-        (
-            _coded(raw("care_level"), dtypes["care_level"], CARE_LEVEL_CODES, CARE_LEVEL)
-            if has("care_level")
-            else pl.lit(None, dtype=CARE_LEVEL)
-        ).alias("care_level"),
-        (
-            _coded(raw("sex"), dtypes["sex"], _sex_codes(resolved), SEX)
-            if has("sex")
-            else pl.lit(None, dtype=SEX)
-        ).alias("sex"),
+        _parse_date(parsed("event_date"), dtypes["event_date"]).alias("event_date"),
+        coded("care_level").alias("care_level"),
+        coded("sex").alias("sex"),
         (
             _whole_number(raw("birth_year"), dtypes["birth_year"], *BIRTH_YEARS)
             if has("birth_year")
@@ -386,7 +435,7 @@ def normalise(
             else pl.lit(None, dtype=pl.Int16)
         ).alias("age"),
         (
-            _municipality(raw("municipality"), dtypes["municipality"])
+            _municipality(parsed("municipality"), dtypes["municipality"])
             if has("municipality")
             else null_text
         ).alias("municipality"),
