@@ -562,6 +562,46 @@ def test_glob_list_and_folder(tmp_path: Path) -> None:
         assert ex.events["source_row"].to_list() == [1, 2, 3, 3, 4]
 
 
+def test_glob_given_as_a_path(tmp_path: Path) -> None:
+    # The CLI hands the extract argument over as a Path.
+    CANONICAL_ROWS.write_parquet(tmp_path / "a.parquet")
+    ex = read_extract(tmp_path / "*.parquet")
+    assert ex.info.sources == (str(tmp_path / "a.parquet"),)
+
+
+def test_canonical_events_read_back_unchanged() -> None:
+    first = read_extract(SPLIT_ROWS)
+    again = read_extract(first.events)
+    assert again.findings.is_empty()
+    assert content(again.events).equals(content(first.events))
+
+
+def test_empty_extract(tmp_path: Path) -> None:
+    path = write_csv(tmp_path / "empty.csv", "NPRId;institusjonId;dato;kode\n")
+    ex = read_extract(path)
+    assert ex.events.schema == CANONICAL_SCHEMA and ex.events.height == 0
+    assert ex.info.rows_read == 0 and ex.info.reference_date is None
+
+
+def test_cli_prints_a_whole_file_problem_as_one_line_with_exit_code_2(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from pakkeforlop_cli.main import app
+
+    bad_csv = write_csv(tmp_path / "bad.csv", "NPRId;institusjonId;datum;kode\np1;1;x;D11A\n")
+    for path, expected in [
+        (tmp_path / "missing.csv", "missing.csv: file not found"),
+        (bad_csv, "bad.csv: required column 'event_date' not found"),
+    ]:
+        result = CliRunner().invoke(
+            app, ["timeline", str(path), "-o", str(tmp_path / "out.parquet")]
+        )
+        assert result.exit_code == 2
+        lines = result.output.strip().splitlines()
+        assert len(lines) == 1 and expected in lines[0], result.output
+        assert "Traceback" not in result.output
+
+
 def test_lazy_frame_and_scan(tmp_path: Path) -> None:
     eager = read_extract(SPLIT_ROWS)
     from_lazy = read_extract(SPLIT_ROWS.lazy())

@@ -83,8 +83,9 @@ def _supported() -> str:
 def expand(source: str | Path | Sequence[str | Path]) -> list[tuple[str, Path]]:
     """Turn a path, glob, folder or list of them into (label, path) pairs, in order.
 
-    A glob's matches and a folder's files are sorted by name; a list keeps its order. The label is
-    the path as given (for a glob or folder: the matched path).
+    A glob's matches and a folder's files (searched recursively, by suffix) are sorted by name; a
+    list keeps its order. The label is the path as given (for a glob or folder: the matched
+    path). A path holding ``*``, ``?`` or ``[`` that does not exist as such is a glob.
 
     Raises:
         ExtractError: If a file is missing, a glob matches nothing, a folder holds no readable
@@ -98,7 +99,7 @@ def expand(source: str | Path | Sequence[str | Path]) -> list[tuple[str, Path]]:
     for item in items:
         text = str(item)
         path = Path(item)
-        if isinstance(item, str) and _GLOB_CHARS & set(text) and not path.exists():
+        if _GLOB_CHARS & set(text) and not path.exists():
             matches = sorted(glob.glob(text, recursive=True))  # noqa: PTH207 (str patterns)
             found = [m for m in matches if Path(m).is_file()]
             if not found:
