@@ -204,6 +204,8 @@ def _clean_text(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     """Text with surrounding spaces removed; empty text is null."""
     if dtype == pl.String:
         return _blank_to_null(raw.str.strip_chars())
+    if dtype.is_integer():
+        return raw.cast(pl.String)  # numbers have no spaces to trim
     return _blank_to_null(raw.cast(pl.String).str.strip_chars())
 
 

@@ -7,7 +7,20 @@ domain/extract-and-timeline.md §1 together with the read findings.
 
 Whole-input problems (a missing or unreadable file, a missing required column) raise
 :class:`~pakkeforlop.errors.ExtractError` or :class:`~pakkeforlop.errors.MappingError`; problems
-with single rows become findings and the row is kept, flagged.
+with single rows become findings and the row is kept, flagged:
+
+* ``source_row`` is the row as the user's editor counts it: for CSV the line number (the header is
+  line 1), for Parquet, Arrow IPC and data frames the 1-based row. A CSV field in quotes that spans
+  lines shifts the line numbers after it (the row count is right, the line number is not).
+* Findings name file, row, the column as the user named it, the value and what was expected; they
+  are listed by source, then row, with the ``duplicate_registration`` findings last.
+* Exact duplicates are dropped from the events, keeping the first (lowest source, then row); each
+  dropped row gets a ``duplicate_registration`` finding naming the row kept, and keeps any other
+  findings of its own (they are about that source row).
+* Register codings: care level ``omsorgsniva`` 1/2/3 → inpatient/day/outpatient (also the
+  words, English or Norwegian); sex ``kjonn`` 1/2/0/9 → male/female/unknown/unknown;
+  ``ErMann`` 1/0 → male/female; municipality numbers of 3 digits get their leading 0 back
+  [DERIVED]; birth year 1900–2100 and age 0–130 are the accepted ranges [DERIVED].
 """
 
 from __future__ import annotations
@@ -17,7 +30,7 @@ from pathlib import Path
 from typing import Literal, NamedTuple
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
 from pakkeforlop.errors import ExtractError, MappingError
@@ -103,13 +116,14 @@ class LazyExtract(NamedTuple):
 
 
 def _mapping(columns: ColumnsLike | None) -> ColumnMapping | None:
+    """The caller's column mapping, validated (a TOML file is read here)."""
     if columns is None or isinstance(columns, ColumnMapping):
         return columns
     if isinstance(columns, dict):
         try:
             return ColumnMapping(columns=columns)
-        except ValueError as exc:
-            msg = f"columns: {exc.errors()[0]['msg'] if hasattr(exc, 'errors') else exc}"
+        except ValidationError as exc:
+            msg = f"columns: {exc.errors()[0]['msg']}"
             raise MappingError(msg) from None
     return load_mapping(columns)
 
