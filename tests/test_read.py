@@ -665,3 +665,27 @@ def test_no_row_lost_and_row_order_does_not_matter(
         return sorted(ex.findings.select("rule_id", "column", "value").rows(), key=repr)
 
     assert found(a) == found(b)
+
+
+_trusts = st.sampled_from(["Helse Førde", "Helse Bergen", "Sørlandet", ""])
+
+
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=_rows, trusts=st.lists(_trusts, min_size=12, max_size=12))
+def test_register_csv_reads_as_the_same_frame(
+    tmp_path_factory: pytest.TempPathFactory,
+    rows: list[tuple[str, str, str, str]],
+    trusts: list[str],
+) -> None:
+    # Written as a Windows-1252, `;`-separated file, the rows read exactly as the frame does
+    # (row numbers apart: the CSV counts the header line).
+    frame = _frame(rows).with_columns(pl.Series("BehHF", trusts[: len(rows)]))
+    path = tmp_path_factory.mktemp("csv") / "extract.csv"
+    lines = [";".join(frame.columns)] + [";".join(r) for r in frame.rows()]
+    write_csv(path, "\n".join(lines) + "\n", encoding="cp1252")
+    a, b = read_extract(frame), read_extract(path)
+    assert content(a.events).equals(content(b.events))
+    assert (b.events["source_row"] - 1).to_list() == a.events["source_row"].to_list()
+    assert a.findings.drop("message", "source_file", "source_row").equals(
+        b.findings.drop("message", "source_file", "source_row")
+    )
