@@ -296,6 +296,24 @@ def test_clean_extracts_of_any_seed_and_window(
     _timeline_equals_truth(ex.events, ex.truth)
 
 
+@settings(max_examples=15, deadline=None)
+@given(
+    seed=st.integers(0, 2**31),
+    n=st.integers(1, 60),
+    chunk=st.integers(2, 20),
+    rate=st.floats(0.01, 0.5),
+)
+def test_injection_never_fails_and_points_at_real_rows(
+    seed: int, n: int, chunk: int, rate: float
+) -> None:
+    ex = generate(n, seed=seed, error_rate=rate, chunk_pathways=chunk)
+    rows = ex.errors["source_row"]
+    assert rows.is_unique().all()
+    assert rows.is_between(1, ex.events.height).all()
+    assert set(ex.errors["rule_id"]) <= set(ERROR_KINDS)
+    assert ex.errors["note"].null_count() == 0
+
+
 # --- written files read back --------------------------------------------------------------------
 
 

@@ -278,7 +278,7 @@ def inject_errors(
     # Orphans: a new patient (numbers counted down from the top, never used by pathways) with one
     # registration at the institution of a template pathway, within half a year of its start.
     templates = np.flatnonzero(eligible & (a_row >= 0))
-    k = min(counts[_K["no_start"]], n)
+    k = min(counts[_K["no_start"]], n) if len(templates) else 0
     template = templates[np.floor(rng.random(k) * len(templates)).astype(np.int64)]
     orphan = replace(
         chunk,
