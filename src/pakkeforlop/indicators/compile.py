@@ -37,7 +37,7 @@ from pakkeforlop.indicators.models import (
     OutcomeCodes,
 )
 from pakkeforlop.indicators.times import PathwayTimes
-from pakkeforlop.schema import PATHWAY_STATUS
+from pakkeforlop.schema import CARE_LEVEL, PATHWAY_STATUS
 
 __all__ = [
     "ANCHORS",
@@ -261,14 +261,18 @@ def latest_date() -> pl.Expr:
 
 
 def _inpatient(care: pl.Expr, ctx: CompileContext) -> pl.Expr:
-    """Whether the inpatient limit applies (day care and unknown → the default)."""
-    return (care.cast(pl.String) == "inpatient").fill_null(ctx.unknown_care_level == "inpatient")
+    """Whether the inpatient limit applies (day care counts as outpatient; unknown → the default).
+
+    ``care`` is a :data:`~pakkeforlop.schema.CARE_LEVEL` column (compared as an enum, no strings).
+    """
+    inpatient = pl.lit("inpatient", dtype=CARE_LEVEL)
+    return (care == inpatient).fill_null(ctx.unknown_care_level == "inpatient")
 
 
 def _lookup(interval: Interval, inpatient: pl.Expr, ctx: CompileContext) -> tuple[pl.Expr, pl.Expr]:
     """The recommended days and the time-file row number for each unit's pathway type."""
     rows = ctx.times.for_interval(interval)
-    ptype = pl.col("pathway_type").cast(pl.String)
+    ptype = pl.col("pathway_type")  # an enum: replace_strict maps it without building strings
 
     def by_type(values: dict[str, int]) -> pl.Expr:
         return ptype.replace_strict(values, default=None, return_dtype=pl.Int32)
@@ -359,21 +363,26 @@ def _gap_frame(frame: pl.LazyFrame, ctx: CompileContext) -> pl.LazyFrame:
 
     A gap runs from an E to the next E (``_next_eval``; null for the gap after the last E, which
     is still open). Its care level is that of the next E; for an open gap, the default.
+
+    The evaluation lists are exploded once; the next E is the next exploded row unless the row is
+    the last element of its list (evaluations before the decision are a prefix of the sorted
+    list, so dropping them afterwards never separates an E from its successor).
     """
-    off = _evaluations_before_decision()
+    dates = pl.col("evaluation_dates")
+    last = pl.col("_pos") == dates.list.len().cast(pl.Int64) - 1
     gaps = (
         frame.filter(pl.col("evaluation_count").fill_null(0) > 0)
-        .with_columns(off.alias("_off"))
         .with_columns(
-            pl.col("evaluation_dates").list.slice(pl.col("_off")).alias("_eval"),
-            pl.col("evaluation_care_levels").list.slice(pl.col("_off")).alias("_care"),
+            dates.alias("_eval"),
+            pl.col("evaluation_care_levels").alias("_care"),
+            pl.int_ranges(0, dates.list.len()).alias("_pos"),
         )
+        .explode(["_eval", "_care", "_pos"])
         .with_columns(
-            pl.col("_eval").list.shift(-1).alias("_next_eval"),
-            pl.col("_care").list.shift(-1).alias("_next_care"),
+            pl.when(~last).then(pl.col("_eval").shift(-1)).alias("_next_eval"),
+            pl.when(~last).then(pl.col("_care").shift(-1)).alias("_next_care"),
         )
-        .explode(["_eval", "_next_eval", "_next_care"])
-        .filter(pl.col("_eval").is_not_null())
+        .filter(pl.col("_eval") >= pl.col("final_decision_date"))
     )
     closed = pl.col("_next_eval").is_not_null()
     inpatient = (
@@ -409,7 +418,7 @@ def denominator_expr(definition: IndicatorDefinition, ctx: CompileContext) -> pl
     """
     keep = [PREDICATES[n].build(ctx) for n in definition.denominator]
     drop = [PREDICATES[n].build(ctx) for n in definition.exclusions]
-    ptype = pl.col("pathway_type").cast(pl.String)
+    ptype = pl.col("pathway_type")
     if definition.pathway_types is not None:
         keep.append(ptype.is_in(list(definition.pathway_types)))
     if definition.excluded_pathway_types:

@@ -197,26 +197,44 @@ def _aggregations(d: IndicatorDefinition, provisional_rows: list[int]) -> list[p
         (
             pl.col("_time_row").is_in(provisional_rows).any() if provisional_rows else pl.lit(False)
         ).alias("provisional_time"),
+        # which pathway-time rows decided units here (for the metadata; dropped from the output)
+        pl.col("_time_row").drop_nulls().unique().alias("_time_rows"),
     ]
 
 
 def _cells(
     units: pl.LazyFrame, d: IndicatorDefinition, by: Sequence[str], period: Period, prov: list[int]
 ) -> pl.LazyFrame:
-    """Aggregate one indicator's units to cells: per period and stratum, and per period overall."""
+    """Aggregate one indicator's units to cells: per period and stratum, and per period overall.
+
+    For proportions the overall row is summed from the (few) stratum cells; quantiles of a
+    duration cannot be, so duration indicators aggregate their units twice.
+    """
     units = units.with_columns(period_start(pl.col("_anchor"), period).alias("period_start"))
     aggs = _aggregations(d, prov)
-    overall = units.group_by("period_start").agg(aggs)
-    if by:
-        overall = overall.with_columns(pl.lit(None, dtype=pl.String).alias(b) for b in by)
-        strata = (
-            units.group_by(["period_start", *by])
+    if not by:
+        return (
+            units.group_by("period_start")
             .agg(aggs)
-            .with_columns(pl.col(b).cast(pl.String).fill_null(UNKNOWN_STRATUM) for b in by)
+            .with_columns(pl.lit(d.id).alias("indicator_id"))
         )
-        cells = pl.concat([overall, strata.select(overall.collect_schema().names())])
+    strata = (
+        units.group_by(["period_start", *by])
+        .agg(aggs)
+        .with_columns(pl.col(b).cast(pl.String).fill_null(UNKNOWN_STRATUM) for b in by)
+    )
+    if d.kind == "proportion":
+        overall = strata.group_by("period_start").agg(
+            pl.col("numerator").sum(),
+            pl.col("denominator").sum(),
+            *(pl.col(c).first() for c in ("median_days", "p75_days", "p90_days")),
+            pl.col("provisional_time").any(),
+            pl.col("_time_rows").list.explode(keep_nulls=False, empty_as_null=False).unique(),
+        )
     else:
-        cells = overall
+        overall = units.group_by("period_start").agg(aggs)
+    overall = overall.with_columns(pl.lit(None, dtype=pl.String).alias(b) for b in by)
+    cells = pl.concat([overall, strata.select(overall.collect_schema().names())])
     return cells.with_columns(pl.lit(d.id).alias("indicator_id"))
 
 
@@ -372,29 +390,25 @@ def compute_indicators(
     )
     base = _prepare(pathways, reference_date)
     prov = [i for i, t in enumerate(tim.times) if t.status == "provisional"]
-    cell_plans: list[pl.LazyFrame] = []
-    rows_used: list[pl.LazyFrame] = []
-    for d in chosen:
-        units = unit_frame(base, d, ctx, by=dims, start=first, end=last)
-        cell_plans.append(_cells(units, d, dims, per, prov))
-        if d.interval is not None:
-            rows_used.append(units.select(pl.col("_time_row").drop_nulls().unique()))
+    cell_plans = [
+        _cells(unit_frame(base, d, ctx, by=dims, start=first, end=last), d, dims, per, prov)
+        for d in chosen
+    ]
     names = cell_plans[0].collect_schema().names() if cell_plans else []
     plans: list[pl.LazyFrame] = [
         pl.concat([p.select(names) for p in cell_plans]) if cell_plans else pl.LazyFrame(),
-        pl.concat(rows_used).unique()
-        if rows_used
-        else pl.LazyFrame(schema={"_time_row": pl.Int32}),
         base.select(pl.len().alias("n"), pl.col("_ref").first().alias("ref")),
     ]
-    cells, used, summary = pl.collect_all(plans)
+    cells, summary = pl.collect_all(plans)
+    used: list[int] = []
     if cell_plans:
+        used = cells["_time_rows"].explode().drop_nulls().unique().to_list()
         table = _finalise(cells, chosen, by=dims, period=per, level=level)
     else:
         table = _empty(dims)
     if pol is not None and table.height:
         table = apply_suppression(table, pol, by=dims)
-    used_rows = sorted(set(used["_time_row"].to_list()) & set(prov))
+    used_rows = sorted(set(used) & set(prov))
     meta = _metadata(
         chosen=chosen,
         skipped=skipped,
