@@ -213,7 +213,7 @@ def test_user_mistakes_exit_2_with_one_line(tmp_path: Path) -> None:
         (["--by", "region"], "unknown stratum 'region'"),
         (["--indicator", "plan_cocreatd"], "did you mean 'plan_cocreated'"),
         (["--from", "next week"], "not a date or period"),
-        (["--times", str(bad_times)], "entry 1: outpatient"),
+        (["--times", str(bad_times)], f"{bad_times}: time entry 1: outpatient"),
         (["--format", "xlsx"], "--format xlsx needs -o FILE"),
     ]
     for args, message in cases:

@@ -92,7 +92,7 @@ def _parse(raw: dict[str, Any], where: str) -> PathwayTimes:
     if unknown:
         msg = (
             f"{where}: unexpected top-level keys {sorted(unknown)};"
-            " expected version, title and [[time]] tables"
+            " expected version, title and time tables"
         )
         raise ConfigurationError(msg)
     if "version" not in raw:
@@ -108,12 +108,12 @@ def _parse(raw: dict[str, Any], where: str) -> PathwayTimes:
             field = ".".join(str(x) for x in first["loc"]) or "entry"
             value = entry.get(first["loc"][0]) if first["loc"] and isinstance(entry, dict) else None
             shown = f" (got {value!r})" if value is not None else ""
-            msg = f"{where}: [[time]] entry {i}: {field}: {first['msg']}{shown}"
+            msg = f"{where}: time entry {i}: {field}: {first['msg']}{shown}"
             raise ConfigurationError(msg) from None
         key = (row.pathway_type, row.interval)
         if key in seen:
             msg = (
-                f"{where}: [[time]] entry {i}: {row.pathway_type} {row.interval} repeats"
+                f"{where}: time entry {i}: {row.pathway_type} {row.interval} repeats"
                 f" entry {seen[key]}"
             )
             raise ConfigurationError(msg)
