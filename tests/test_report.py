@@ -399,3 +399,9 @@ def test_the_page_makes_no_network_request(rendered: dict[str, Any]) -> None:
 
 def test_events_fixture_is_deterministic() -> None:
     assert events_frame(50).equals(events_frame(50))
+
+
+def test_report_labels_exist_in_both_languages() -> None:
+    from pakkeforlop.report import report_labels
+
+    assert set(report_labels("nb")) == set(report_labels("en"))

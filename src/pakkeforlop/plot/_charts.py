@@ -111,6 +111,7 @@ def trend(
     # Many periods: upright labels, thinned when they would overlap, and wider panels.
     many = len(periods) > 8
     width = max(width, 13 * len(periods))
+    columns = max(1, min(columns, 900 // (width + 80)))  # keep a row of panels page-wide
     axis = alt.Axis(labelAngle=-90 if many else -40, labelOverlap="greedy" if many else False)
     x = alt.X("period:O", title=lab["period"], sort=periods, axis=axis)
     tooltip = [

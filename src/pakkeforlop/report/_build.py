@@ -293,7 +293,6 @@ def build_report(
         ConfigurationError: For an unknown period, stratum, language, policy or a bad option.
 
     Examples:
-        >>> import datetime as dt
         >>> raw = pl.DataFrame({
         ...     "NPRId": ["p1"] * 4, "institusjonId": ["974"] * 4,
         ...     "dato": ["02.01.2024", "09.01.2024", "20.01.2024", "20.03.2024"],

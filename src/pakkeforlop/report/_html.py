@@ -189,17 +189,23 @@ def _overall(report: Report, dim: str, table: pl.DataFrame) -> pl.DataFrame:
 
 def _equity_view(report: Report, lab: Mapping[str, str]) -> list[dict[str, Any]]:
     lang = report.lang
+    decimal = "," if lang == "nb" else "."
     out: list[dict[str, Any]] = []
     for dim in report.equity["dimension"].unique(maintain_order=True).to_list():
         rows = []
         for r in report.equity.filter(pl.col("dimension") == dim).to_dicts():
 
-            def names(pairs: list[dict[str, str]]) -> str:
+            def names(pairs: list[dict[str, str]], skip: frozenset[str] = frozenset()) -> str:
                 arrows = {"above": "↑", "below": "↓"}
-                return ", ".join(f"{p['area']} {arrows.get(p['direction'], '')}" for p in pairs)
+                return ", ".join(
+                    f"{p['area']}\u00a0{arrows.get(p['direction'], '')}"
+                    for p in pairs
+                    if p["area"] not in skip
+                )
 
             hidden = bool(r["suppressed"])
             lo, hi = r["min_value"], r["max_value"]
+            far = frozenset(p["area"] for p in r["outside_998"])
             rows.append(
                 {
                     "title": indicator_title(str(r["indicator_id"]), lang),
@@ -211,10 +217,11 @@ def _equity_view(report: Report, lab: Mapping[str, str]) -> list[dict[str, Any]]
                     "range": fmt_interval(lo, hi, lang)
                     if lo is not None and hi is not None
                     else lab["none"],
-                    "sd": fmt_days(round(float(r["weighted_sd"]) * 100, 1), lang)
+                    "sd": f"{float(r['weighted_sd']) * 100:.1f}".replace(".", decimal)
                     if r["weighted_sd"] is not None
                     else lab["none"],
-                    "outside_95": names(r["outside_95"]) or lab["none"],
+                    # an area beyond the 99.8 % limits is named in that column only
+                    "outside_95": names(r["outside_95"], far) or lab["none"],
                     "outside_998": names(r["outside_998"]) or lab["none"],
                 }
             )
