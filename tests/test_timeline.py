@@ -401,3 +401,13 @@ def test_given_pathway_id_shared_by_two_patients() -> None:
     pathways, findings, _ = run(ev)
     assert rules_at(findings) == {("pathway_id_inconsistent", 1), ("pathway_id_inconsistent", 2)}
     assert sorted(pathways["pathway_key"]) == ["f1", "f1#2", "f2"]
+
+
+def test_open_pathways_overlap_on_the_reference_date() -> None:
+    # Both open; the second starts on the reference date (the latest event date): still parallel.
+    ev = events(
+        ("p", "i1", "2023-01-02", "D11", "A", None),
+        ("p", "i2", "2023-02-01", "D01", "A", None),
+    )
+    _, findings, _ = run(ev)
+    assert rules_at(findings) == {("parallel_pathways", 1), ("parallel_pathways", 2)}

@@ -185,7 +185,7 @@ def pathway_findings(instances: pl.LazyFrame) -> list[pl.LazyFrame]:
 def parallel_findings(instances: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
     """224: a pathway overlapping another pathway of the same patient (any institution).
 
-    Intervals are [start, end]; an open pathway runs to the reference date. Overlap is strict,
+    Intervals are [start, end]; an open pathway runs past the reference date. Overlap is strict,
     so a same-day hand-over (an end and a new start on one day) is not parallel, and pathways of
     one transfer chain are never parallel to each other.
     """
@@ -196,7 +196,8 @@ def parallel_findings(instances: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
         "pathway_type",
         "institution_id",
         "start_date",
-        pl.col("end_date").fill_null(as_of).alias("_until"),
+        # an open pathway is still running on the reference date, so it reaches past it
+        pl.col("end_date").fill_null(as_of + dt.timedelta(days=1)).alias("_until"),
         source_file=pl.col("_start_file"),
         source_row=pl.col("_start_row"),
     )
