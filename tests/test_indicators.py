@@ -21,6 +21,7 @@ from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.indicators import (
     OUTPUT_COLUMNS,
     compute_indicators,
+    definitions_markdown,
     definitions_table,
     indicator_catalogue,
 )
@@ -703,3 +704,12 @@ def test_catalogue_is_consistent_and_listed() -> None:
     assert table.height == len(ids)
     somatic = table.filter(pl.col("id") == "somatic_followup")["computable"].item()
     assert somatic.startswith("not computable from national codes")
+
+
+def test_docs_are_generated_from_the_definitions() -> None:
+    text = definitions_markdown(load_catalogue("2024"))
+    for d in indicator_catalogue().indicators:
+        assert f"(`{d.id}`)" in text
+    assert "not computable from national codes" in text
+    assert "no recommended time for D06" in text
+    assert "| D12 | first evaluation | 42 | 42 | provisional |" in text

@@ -13,6 +13,7 @@ from pakkeforlop.indicators.definitions import (
     IndicatorCatalogue,
     computability,
     definition,
+    definitions_markdown,
     definitions_table,
     indicator_catalogue,
 )
@@ -55,6 +56,7 @@ __all__ = [
     "computability",
     "compute_indicators",
     "definition",
+    "definitions_markdown",
     "definitions_table",
     "funnel_limits",
     "indicator_catalogue",

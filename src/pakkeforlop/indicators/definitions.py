@@ -19,11 +19,13 @@ from pakkeforlop.codes import Catalogue
 from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.indicators.compile import ANCHORS, DURATIONS, PREDICATES, check_names
 from pakkeforlop.indicators.models import GoalArea, IndicatorDefinition, OutcomeCodes
+from pakkeforlop.indicators.times import PathwayTimes, load_pathway_times
 
 __all__ = [
     "IndicatorCatalogue",
     "computability",
     "definition",
+    "definitions_markdown",
     "definitions_table",
     "indicator_catalogue",
     "resolve_indicators",
@@ -235,3 +237,63 @@ def definitions_table(catalogue: Catalogue | None = None) -> pl.DataFrame:
             row["computable"] = computability(d, catalogue) or "yes"
         rows.append(row)
     return pl.DataFrame(rows, infer_schema_length=None)
+
+
+def definitions_markdown(
+    catalogue: Catalogue | None = None, times: PathwayTimes | None = None
+) -> str:
+    """The indicator catalogue as Markdown, one section per goal area (for the docs).
+
+    Generated from the same definitions the engine runs, so the documentation cannot drift.
+
+    Args:
+        catalogue: When given, indicators that cannot be computed with it say why.
+        times: Recommended pathway times for the closing section (the shipped file by default).
+
+    Returns:
+        Markdown text.
+
+    Examples:
+        >>> text = definitions_markdown()
+        >>> text.splitlines()[0]
+        '## No unjustified waiting (*unngå unødig ventetid*)'
+        >>> "### Assessment completed within the recommended time (`assessment_in_time`)" in text
+        True
+    """
+    cat = indicator_catalogue()
+    table = definitions_table(catalogue)
+    by_id = {r["id"]: r for r in table.to_dicts()}
+    order = list(dict.fromkeys(d.goal_area for d in cat.indicators))
+    lines: list[str] = []
+    for goal_id in order:
+        goal = cat.goal_area(goal_id)
+        if lines:
+            lines.append("")
+        lines.append(f"## {goal.title_en} (*{goal.title_nb[0].lower()}{goal.title_nb[1:]}*)")
+        for d in (d for d in cat.indicators if d.goal_area == goal_id):
+            r = by_id[d.id]
+            lines += ["", f"### {d.title_en} (`{d.id}`)", "", f"*{d.title_nb}*", ""]
+            kind = (
+                "duration (median, 75th and 90th percentile, days)"
+                if d.kind == "duration"
+                else ("proportion (Wilson interval)")
+            )
+            items = [
+                ("kind", kind),
+                ("unit", "evaluation gap" if d.unit == "evaluation_gap" else "pathway instance"),
+                ("period by", r["anchor"]),
+                ("denominator", r["denominator"]),
+                ("excluding", r["exclusions"] or "none"),
+                ("numerator", r["numerator"]),
+                ("recommended time", d.interval.replace("_", " ") if d.interval else "none"),
+                ("target", f"{d.target:.0%}" if d.target is not None else "none"),
+                ("source", d.source + (", official indicator" if d.official else "")),
+            ]
+            if catalogue is not None and r["computable"] != "yes":
+                items.append(("computable", r["computable"]))
+            lines += [f"- **{k}**: {v}" for k, v in items]
+            if d.notes:
+                lines += ["", d.notes]
+    tim = times if times is not None else load_pathway_times()
+    lines += ["", "## Recommended pathway times", "", tim.markdown()]
+    return "\n".join(lines) + "\n"

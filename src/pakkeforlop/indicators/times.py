@@ -65,6 +65,42 @@ class PathwayTimes(BaseModel):
         have = {t.pathway_type for t in self.times if t.interval == interval}
         return tuple(c for c in PATHWAY_TYPE.categories.to_list() if c not in have)
 
+    def markdown(self) -> str:
+        """The times as a Markdown table, with the pathway types that have none (for the docs).
+
+        Examples:
+            >>> text = load_pathway_times().markdown()
+            >>> "| D11 | assessment | 42 | 42 | provisional | no official table found;" in text
+            True
+            >>> text.splitlines()[-1]
+            '- between evaluations: no recommended time for D06, D07 (left out)'
+        """
+        lines = [
+            f"Recommended pathway times ({self.file}, version {self.version}), calendar days.",
+            "",
+            "| type | interval | outpatient | inpatient | status | note |",
+            "|---|---|---|---|---|---|",
+        ]
+        lines += [
+            f"| {t.pathway_type} | {t.interval.replace('_', ' ')} | {t.outpatient} |"
+            f" {t.inpatient} | {t.status} | {t.note} |"
+            for t in self.times
+        ]
+        lines.append("")
+        used: tuple[Interval, ...] = (
+            "assessment",
+            "extended_assessment",
+            "detox_to_treatment",
+            "first_evaluation",
+            "between_evaluations",
+        )
+        lines += [
+            f"- {i.replace('_', ' ')}: no recommended time for"
+            f" {', '.join(self.types_without(i))} (left out)"
+            for i in used
+        ]
+        return "\n".join(lines)
+
     def table(self) -> pl.DataFrame:
         """The times as a table, one row per pathway type and interval.
 
