@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+from pathlib import Path
 
 from typer.testing import CliRunner
 
@@ -50,3 +51,11 @@ def test_unknown_type_is_exit_2() -> None:
     result = runner.invoke(app, ["codes", "--type", "D05"])
     assert result.exit_code == 2
     assert "unknown pathway type" in result.output
+
+
+def test_error_text_in_brackets_is_shown_verbatim(tmp_path: Path) -> None:
+    # messages are printed through rich; bracketed text must not be taken as markup
+    missing = tmp_path / "ext[local].toml"
+    result = runner.invoke(app, ["codes", "--extension", str(missing)])
+    assert result.exit_code == 2
+    assert "ext[local].toml" in result.output

@@ -11,6 +11,7 @@ from typing import ParamSpec, TypeVar
 import polars as pl
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from pakkeforlop.errors import PakkeforlopError
 
@@ -32,7 +33,7 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
         try:
             return func(*args, **kwargs)
         except PakkeforlopError as exc:
-            err_console.print(f"[bold red]error:[/] {exc}", soft_wrap=True)
+            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
             raise typer.Exit(EXIT_USAGE) from None
 
     return wrapper
@@ -40,7 +41,7 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
 
 def fail(message: str) -> typer.Exit:
     """Print a one-line usage error and return the exit to raise."""
-    err_console.print(f"[bold red]error:[/] {message}", soft_wrap=True)
+    err_console.print(f"[bold red]error:[/] {escape(message)}", soft_wrap=True)
     return typer.Exit(EXIT_USAGE)
 
 

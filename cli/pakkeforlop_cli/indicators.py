@@ -9,7 +9,6 @@ from typing import Annotated
 
 import polars as pl
 import typer
-from rich.markup import escape
 from rich.table import Table
 
 from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
@@ -202,7 +201,7 @@ def _write(table: IndicatorTable, output: Path, fmt: str | None) -> None:
             sidecar.write_text(meta + "\n", encoding="utf-8")
     except ModuleNotFoundError as exc:
         package = exc.name or ("xlsxwriter" if kind == "xlsx" else "a missing")
-        hint = escape(f"pip install 'pakkeforlop[{kind}]'")
+        hint = f"pip install 'pakkeforlop[{kind}]'"
         raise fail(f"{kind} output needs the {package} package ({hint})") from None
     except OSError as exc:
         raise fail(f"cannot write {output}: {exc.strerror or exc}") from None

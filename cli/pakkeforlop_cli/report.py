@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.markup import escape
 
 from pakkeforlop.codes import DEFAULT_EDITION
 
@@ -99,7 +98,7 @@ def report_command(
     try:
         from pakkeforlop.report import build_report, write_html  # noqa: PLC0415 - optional extra
     except ImportError:
-        raise fail(escape(_EXTRA_HINT)) from None  # fail() prints rich markup: keep "[report]"
+        raise fail(_EXTRA_HINT) from None
     report = build_report(
         extract,
         period=period,
