@@ -266,7 +266,9 @@ def indicators_command(
     ] = False,
     as_of: Annotated[
         str | None,
-        typer.Option("--as-of", help="Reference date YYYY-MM-DD (default: latest event date)."),
+        typer.Option(
+            "--as-of", help="Reference date YYYY-MM-DD, or a period's last day (default: latest)."
+        ),
     ] = None,
     columns: Annotated[
         Path | None, typer.Option(help="Column mapping TOML for names the aliases do not cover.")
@@ -302,7 +304,7 @@ def indicators_command(
     dims = parse_by("" if by.strip().lower() == "none" else by)
     start = parse_date_or_period(date_from) if date_from else None
     end = parse_date_or_period(date_to, end=True) if date_to else None
-    reference = parse_date_or_period(as_of) if as_of else None
+    reference = parse_date_or_period(as_of, end=True) if as_of else None
     catalogue = load_catalogue(edition, extension=extension)
     read = read_extract(
         extract, columns=columns, as_of=reference, edition=edition, extension=extension

@@ -92,6 +92,12 @@ class IndicatorTable(pl.DataFrame):
     then two extras: ``provisional_time`` (a provisional recommended time decided at least one
     unit of the cell) and ``derived`` (the indicator rests on a [DERIVED] quantity, e.g. the
     treatment start).
+
+    Proportions fill ``numerator``, ``value`` and the interval and leave the day statistics null;
+    duration indicators fill ``denominator`` (the number of units) and ``median_days``,
+    ``p75_days``, ``p90_days`` (linear interpolation) and leave ``numerator``, ``value`` and the
+    interval null. Rows are sorted by indicator (catalogue order), period, then strata with the
+    overall row first.
     """
 
     @classmethod
