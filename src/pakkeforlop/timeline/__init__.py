@@ -16,7 +16,12 @@ import polars as pl
 from pakkeforlop.codes import DEFAULT_EDITION, Catalogue, load_catalogue
 from pakkeforlop.findings import empty_findings
 from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA, PATHWAY_SCHEMA
-from pakkeforlop.timeline.assign import ASSIGNMENT, GROUP_ID, assign_instances, order_events
+from pakkeforlop.timeline.assign import (
+    ASSIGNMENT,
+    assign_instances,
+    hash_collision,
+    order_events,
+)
 from pakkeforlop.timeline.checks import (
     orphan_findings,
     parallel_findings,
@@ -44,7 +49,7 @@ class Timeline(NamedTuple):
 
 def _settle(instances: pl.LazyFrame) -> pl.LazyFrame:
     """Status, end of superseded instances (rule 5) and stable keys."""
-    by_type = [GROUP_ID, "_type"]
+    by_type = "_tkey"
     key = (
         pl.when(pl.col("pathway_id").is_not_null())
         .then(pl.col("pathway_id"))
@@ -61,7 +66,7 @@ def _settle(instances: pl.LazyFrame) -> pl.LazyFrame:
         )
     )
     return (
-        instances.sort(list(INSTANCE), nulls_last=True)
+        instances.sort(INSTANCE)
         .with_columns(
             _next_start=pl.col("start_date").shift(-1).over(by_type),
             pathway_type=pl.col("_type"),
@@ -176,25 +181,28 @@ def build_pathways(
     cat = catalogue or load_catalogue(edition, extension=extension)
 
     ordered = order_events(lf).collect()
+    if hash_collision(ordered):
+        ordered = order_events(lf, exact=True).collect()
     if as_of is None:
         latest = ordered.filter(pl.col("_usable"))["event_date"].max()
         as_of = latest if isinstance(latest, dt.date) else dt.date.today()
     # rechunk: polars 2.1's streaming engine panics formatting strings of multi-chunk frames
     assigned_all = assign_instances(ordered).rechunk()
 
-    rows = with_running_counts(assigned_all.lazy().filter(pl.col("assignment") == "assigned"))
-    instances = _chains(_settle(aggregate_instances(rows))).collect().rechunk()
-    keys = instances.lazy().select(*INSTANCE, "pathway_key")
-    rows_keyed = rows.join(keys, on=list(INSTANCE), how="left")
+    rows = with_running_counts(
+        assigned_all.lazy().filter(pl.col("assignment") == "assigned")
+    ).collect()
+    instances = _chains(_settle(aggregate_instances(rows.lazy()))).collect().rechunk()
+    keys = instances.lazy().select(INSTANCE, "pathway_key")
 
     findings = pl.concat(
         [
             empty_findings().lazy(),
-            *registration_findings(rows_keyed),
+            *registration_findings(rows.lazy(), keys),
             orphan_findings(assigned_all.lazy().filter(pl.col("orphan_rule").is_not_null())),
             *pathway_findings(instances.lazy()),
             parallel_findings(instances.lazy(), as_of),
-            type_validity_findings(rows_keyed, cat),
+            type_validity_findings(rows.lazy(), keys, cat),
         ]
     ).collect()
 
@@ -214,7 +222,7 @@ def build_pathways(
     )
     assignments = (
         assigned_all.lazy()
-        .join(keys, on=list(INSTANCE), how="left")
+        .join(keys, on=INSTANCE, how="left")
         .select(
             "source_file",
             "source_row",

@@ -15,7 +15,7 @@ import polars as pl
 
 from pakkeforlop.schema import PATHWAY_TYPE
 
-__all__ = ["ASSIGNMENT", "GROUP", "GROUP_ID", "assign_instances", "order_events"]
+__all__ = ["ASSIGNMENT", "GROUP", "GROUP_ID", "assign_instances", "hash_collision", "order_events"]
 
 #: What became of each registration.
 ASSIGNMENT: Final = pl.Enum(["assigned", "orphan", "ambiguous", "excluded"])
@@ -32,12 +32,41 @@ _INF: Final = 2**62
 _MAX_PASSES: Final = 10
 
 
-def order_events(events: pl.LazyFrame) -> pl.LazyFrame:
+def _order_key() -> pl.Expr:
+    """One unsigned 64-bit key for the order within a group (rule 2): date, the fixed same-day
+    event order, type, outcome, then source row — packed, since sorting on one integer is many
+    times faster than on several columns (see style.md, performance notes)."""
+    u64 = pl.UInt64
+    days = (pl.col("event_date").cast(pl.Int32).fill_null(0).clip(0, 2**16 - 1)).cast(u64)
+    event = pl.col("event").to_physical().fill_null(15).cast(u64)
+    ptype = pl.col("pathway_type").to_physical().fill_null(15).cast(u64)
+    # outcome letters A..Z -> 1..26, anything else (e.g. '?') 27, none 0
+    letter = (
+        pl.col("outcome").str.slice(0, 1).str.encode("hex").str.to_integer(base=16, strict=False)
+    )
+    outcome = (
+        (pl.when(letter.is_between(65, 90)).then(letter - 64).when(letter.is_not_null()).then(27))
+        .fill_null(0)
+        .cast(u64)
+    )
+    row = pl.col("source_row").fill_null(0).cast(u64) & (2**34 - 1)
+    return days * 2**48 + event * 2**44 + ptype * 2**40 + outcome * 2**34 + row
+
+
+def order_events(events: pl.LazyFrame, *, exact: bool = False) -> pl.LazyFrame:
     """Order registrations by group, date and the fixed same-day event order (rule 2).
 
-    Ties are broken by type, outcome and source position, so the order (and everything built on
-    it) does not depend on the row order of the input. Adds ``_pos``, the row's position, and
-    ``_usable``: whether the row has what assignment needs (patient, institution, date, event).
+    Groups are ordered by a 64-bit hash of (patient, institution, pathway id) and rows within a
+    group by a packed integer key (date, event order, type, outcome, source row), so the order —
+    and everything built on it — does not depend on the row order of the input. Adds ``_pos``,
+    the row's position, ``_gid``, the group's number, and ``_usable``: whether the row has what
+    assignment needs (patient, institution, date, event).
+
+    Args:
+        events: The canonical event table.
+        exact: Order groups by their values instead of their hash: slower, and only needed in
+            the (about one in 10^12 per pair) case that two groups share a hash — see
+            :func:`hash_collision`.
     """
     usable = pl.all_horizontal(
         pl.col("patient_id").is_not_null(),
@@ -45,26 +74,14 @@ def order_events(events: pl.LazyFrame) -> pl.LazyFrame:
         pl.col("event_date").is_not_null(),
         pl.col("event").is_not_null(),
     )
+    group_key = [*GROUP] if exact else ["_g"]
     return (
-        events.with_columns(_usable=usable)
-        .sort(
-            [
-                "patient_id",
-                "institution_id",
-                "pathway_id",
-                "event_date",
-                "event",
-                "pathway_type",
-                "outcome",
-                "source_file",
-                "source_row",
-            ],
-            nulls_last=True,
-        )
+        events.with_columns(_usable=usable, _g=pl.struct(*GROUP).hash(seed=0), _o=_order_key())
+        .sort([*group_key, "_o"], nulls_last=True)
         .with_row_index("_pos")
         .with_columns(
             pl.col("_pos").cast(pl.Int64),
-            pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in GROUP)
+            pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in group_key)
             .cum_sum()
             .cast(pl.Int64)
             .alias(GROUP_ID),
@@ -72,13 +89,27 @@ def order_events(events: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def hash_collision(ordered: pl.DataFrame) -> bool:
+    """Whether two different groups share a hash (their rows would interleave)."""
+    changed = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in GROUP)
+    return bool(ordered.select((changed & (pl.col("_g") == pl.col("_g").shift(1))).any()).item())
+
+
 def _typed_instances(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Number instances per (group, type) and mark rows before a start or after an end."""
+    """Number instances per (group, type) and mark rows before a start or after an end.
+
+    Adds ``_tkey`` (group and type packed in one integer), ``_k`` (the running count of starts),
+    ``_ikey`` (group, type and ``_k`` packed: one integer per instance) and ``_x_before`` (ends of
+    the instance before the row).
+    """
     is_a = (pl.col("event") == "A").cast(pl.Int32)
     is_x = (pl.col("event") == "X").cast(pl.Int32)
-    keys = [GROUP_ID, "_type"]
-    return frame.with_columns(_k=is_a.cum_sum().over(keys)).with_columns(
-        _x_before=(is_x.cum_sum() - is_x).over([*keys, "_k"])
+    tkey = pl.col(GROUP_ID) * 16 + pl.col("_type").to_physical().cast(pl.Int64)
+    return (
+        frame.with_columns(_tkey=tkey)
+        .with_columns(_k=is_a.cum_sum().over("_tkey"))
+        .with_columns(_ikey=pl.col("_tkey") * 2**24 + pl.col("_k"))
+        .with_columns(_x_before=(is_x.cum_sum() - is_x).over("_ikey"))
     )
 
 
@@ -134,9 +165,11 @@ def _resolve_typeless(multi: pl.DataFrame) -> pl.DataFrame:
 
 def _typeless_fate(typed: pl.LazyFrame) -> pl.LazyFrame:
     """Why a typeless row that found no single instance was not assigned: 0 or several open."""
-    intervals = _open_intervals(typed)
     pending = typed.filter(pl.col("_type").is_null() & pl.col("_usable")).select(GROUP_ID, "_pos")
-    counts = (
+    # only the groups that have such rows need their instance intervals
+    involved = typed.join(pending.select(GROUP_ID).unique(), on=GROUP_ID, how="semi")
+    intervals = _open_intervals(involved)
+    return (
         pending.join(intervals, on=GROUP_ID, how="inner")
         .group_by("_pos")
         .agg(
@@ -148,7 +181,6 @@ def _typeless_fate(typed: pl.LazyFrame) -> pl.LazyFrame:
             _started_before=(pl.col("_open") < pl.col("_pos")).any(),
         )
     )
-    return counts
 
 
 def assign_instances(ordered: pl.DataFrame) -> pl.DataFrame:
@@ -158,8 +190,9 @@ def assign_instances(ordered: pl.DataFrame) -> pl.DataFrame:
         ordered: The output of :func:`order_events`, collected.
 
     Returns:
-        The same rows with ``_type`` (the instance's type), ``_k`` (its start number within the
-        group and type), ``assignment`` (:data:`ASSIGNMENT`) and ``orphan_rule`` (``no_start``,
+        The same rows, in order, with ``_type`` (the instance's type), ``_k`` (its start number
+        within the group and type), ``_tkey`` and ``_ikey`` (see :func:`_typed_instances`),
+        ``assignment`` (:data:`ASSIGNMENT`) and ``orphan_rule`` (``no_start``,
         ``event_after_end`` or ``ambiguous_event``; null when assigned or excluded).
     """
     starts = pl.col("pathway_type").filter(pl.col("event") == "A").drop_nulls()
@@ -185,7 +218,7 @@ def assign_instances(ordered: pl.DataFrame) -> pl.DataFrame:
     typed = _typed_instances(framed.lazy())
     fate = _typeless_fate(typed)
     return (
-        typed.join(fate, on="_pos", how="left")
+        typed.join(fate, on="_pos", how="left", maintain_order="left")
         .with_columns(
             assignment=pl.when(~pl.col("_usable"))
             .then(pl.lit("excluded"))
@@ -210,6 +243,5 @@ def assign_instances(ordered: pl.DataFrame) -> pl.DataFrame:
             )
         )
         .drop("_n_open", "_started_before", "_n_types", "_group_type")
-        .sort("_pos")
         .collect()
     )

@@ -30,7 +30,7 @@ def _msg(text: str, *cols: str | pl.Expr) -> pl.Expr:
     return pl.format("{}: " + text, _where, *cols)
 
 
-def registration_findings(rows: pl.LazyFrame) -> list[pl.LazyFrame]:
+def registration_findings(rows: pl.LazyFrame, keys: pl.LazyFrame) -> list[pl.LazyFrame]:
     """208, 211, 221, 222, 223 and the decision-count rules, on rows with running counts."""
     c_before = pl.col("_c_before")
     m_before = pl.col("_m_before")
@@ -88,7 +88,13 @@ def registration_findings(rows: pl.LazyFrame) -> list[pl.LazyFrame]:
         ),
     ]
     return [
-        finding_rows(rows.filter(cond), rule_id, message, column="event", value=pl.col("code"))
+        finding_rows(
+            rows.filter(cond).join(keys, on="_ikey", how="left"),
+            rule_id,
+            message,
+            column="event",
+            value=pl.col("code"),
+        )
         for rule_id, cond, message in checks
     ]
 
@@ -235,7 +241,9 @@ def parallel_findings(instances: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
     return finding_rows(pairs, "parallel_pathways", message, column="pathway_type")
 
 
-def type_validity_findings(rows: pl.LazyFrame, catalogue: Catalogue) -> pl.LazyFrame:
+def type_validity_findings(
+    rows: pl.LazyFrame, keys: pl.LazyFrame, catalogue: Catalogue
+) -> pl.LazyFrame:
     """Registrations whose type the timeline supplied (split layout) but which it does not allow.
 
     The reader checks rows that carry a type; typeless rows can only be checked once they have
@@ -249,8 +257,10 @@ def type_validity_findings(rows: pl.LazyFrame, catalogue: Catalogue) -> pl.LazyF
     filled = rows.filter(pl.col("pathway_type").is_null() & pl.col("_type").is_not_null()).join(
         some_type, on=["event", "outcome"], how="semi", nulls_equal=True
     )
-    bad = filled.join(valid, on=["_type", "event", "outcome"], how="left", nulls_equal=True).filter(
-        pl.col("_valid").is_null()
+    bad = (
+        filled.join(valid, on=["_type", "event", "outcome"], how="left", nulls_equal=True)
+        .filter(pl.col("_valid").is_null())
+        .join(keys, on="_ikey", how="left")
     )
     message = _msg(
         "event {}{} is not valid for pathway type {} (the type of the pathway it joins)",

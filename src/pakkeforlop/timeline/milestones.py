@@ -15,8 +15,9 @@ from pakkeforlop.timeline.assign import GROUP, GROUP_ID
 
 __all__ = ["INSTANCE", "age_group", "aggregate_instances", "with_running_counts"]
 
-#: The columns that identify one instance among the assigned rows.
-INSTANCE: Final = (GROUP_ID, "_type", "_k")
+#: The column that identifies one instance among the assigned rows (group, type and start
+#: number packed in one integer, see :func:`pakkeforlop.timeline.assign.assign_instances`).
+INSTANCE: Final = "_ikey"
 
 #: Events after which a registration cannot be the start of treatment (see ``treatment_start``).
 _NOT_TREATMENT: Final = ("D", "H", "X")
@@ -35,9 +36,9 @@ def with_running_counts(assigned: pl.LazyFrame) -> pl.LazyFrame:
     counts = {}
     for letter in ("M", "C", "D"):
         flag = (_ev == letter).cast(pl.Int32)
-        counts[f"_{letter.lower()}_before"] = (flag.cum_sum() - flag).over(list(INSTANCE))
+        counts[f"_{letter.lower()}_before"] = (flag.cum_sum() - flag).over(INSTANCE)
     return assigned.with_columns(**counts).with_columns(
-        _first_c_outcome=_oc.filter(_ev == "C").first().over(list(INSTANCE))
+        _first_c_outcome=_oc.filter(_ev == "C").first().over(INSTANCE)
     )
 
 
@@ -81,9 +82,9 @@ def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
     first_c_pos = _first("_pos", _ev == "C")
     first_m_pos = _first("_pos", _ev == "M")
     return (
-        assigned.group_by(list(INSTANCE))
+        assigned.group_by(INSTANCE)
         .agg(
-            *(pl.col(c).first() for c in GROUP),
+            *(pl.col(c).first() for c in (*GROUP, GROUP_ID, "_tkey", "_type", "_k")),
             *(pl.col(s).drop_nulls().first().alias(s) for s in strata),
             _age_a=_first("age", is_a),
             _birth_year=pl.col("birth_year").drop_nulls().first(),
