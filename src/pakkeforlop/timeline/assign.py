@@ -33,9 +33,11 @@ _MAX_PASSES: Final = 10
 
 
 def _order_key() -> pl.Expr:
-    """One unsigned 64-bit key for the order within a group (rule 2): date, the fixed same-day
-    event order, type, outcome, then source row — packed, since sorting on one integer is many
-    times faster than on several columns (see style.md, performance notes)."""
+    """One unsigned 64-bit key for the order within a group (rule 2).
+
+    Date, the fixed same-day event order, type, outcome, then source row — packed, since sorting
+    on one integer is many times faster than on several columns (style.md, performance notes).
+    """
     u64 = pl.UInt64
     days = (pl.col("event_date").cast(pl.Int32).fill_null(0).clip(0, 2**16 - 1)).cast(u64)
     event = pl.col("event").to_physical().fill_null(15).cast(u64)
