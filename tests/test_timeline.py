@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import polars as pl
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from timeline_helpers import events
@@ -411,3 +412,23 @@ def test_open_pathways_overlap_on_the_reference_date() -> None:
     )
     _, findings, _ = run(ev)
     assert rules_at(findings) == {("parallel_pathways", 1), ("parallel_pathways", 2)}
+
+
+def test_hash_collision_falls_back_to_exact_order(monkeypatch: pytest.MonkeyPatch) -> None:
+    # Two groups sharing a 64-bit hash would interleave; detection triggers the exact order,
+    # which gives the same pathways.
+    import pakkeforlop.timeline as tl_module
+    from pakkeforlop.timeline.assign import hash_collision, order_events
+
+    ev = events(
+        ("a", "i", "2023-01-02", "D11", "A", None),
+        ("b", "i", "2023-01-03", "D11", "A", None),
+        ("a", "i", "2023-01-09", "D11", "M", None),
+    )
+    ordered = order_events(ev.lazy()).collect()
+    assert not hash_collision(ordered)
+    clash = ordered.with_columns(_g=pl.lit(7, dtype=pl.UInt64)).sort("event_date")
+    assert hash_collision(clash)
+    expected = run(ev)[0]
+    monkeypatch.setattr(tl_module, "hash_collision", lambda _: True)
+    assert run(ev)[0].equals(expected)
