@@ -14,7 +14,7 @@ import datetime as dt
 import polars as pl
 
 from pakkeforlop.findings import finding_rows
-from pakkeforlop.validate._report import ValidationThresholds
+from pakkeforlop.validate._report import ValidationThresholds, materialised
 
 __all__ = [
     "last_complete_month",
@@ -98,6 +98,7 @@ def open_too_long(
         flagged = flagged.with_columns(pl.col("pathway_type").cast(pl.String)).join(
             start_rows(events), on=keys, how="left", nulls_equal=True
         )
+    flagged = materialised(flagged)
     message = pl.format(
         "pathway open for {} days on {} (limit {} days)",
         days,
@@ -168,6 +169,7 @@ def unit_never_registers(
         )
         .filter(pl.col("pathways") >= min_pathways)
     )
+    per_unit = materialised(per_unit)
 
     def missing(count: str, what: str) -> pl.LazyFrame:
         message = pl.format(
@@ -284,6 +286,7 @@ def unit_sudden_drop(
             & ((pl.col("before") - pl.col("count")) > drop_share * pl.col("before"))
         )
     )
+    flagged = materialised(flagged)
     message = pl.format(
         "institution {}: {} registrations in {}, down {} % from {} in {}",
         pl.col("institution_id"),

@@ -14,7 +14,7 @@ from typing import Final, Literal
 import polars as pl
 
 from pakkeforlop.errors import ConfigurationError
-from pakkeforlop.validate._report import ValidationReport, at_or_above
+from pakkeforlop.validate._report import ValidationReport, as_lazy, at_or_above
 
 __all__ = [
     "FINDINGS_FILE_COLUMNS",
@@ -85,7 +85,7 @@ def mask_ids(findings: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     pid = pl.col("patient_id")
     has_pid = pid.is_not_null() & (pid.str.len_chars() > 0)
     key = pl.col("pathway_key")
-    return findings.lazy().with_columns(
+    return as_lazy(findings).with_columns(
         pl.when(has_pid).then(pl.lit(MASK)).otherwise(pid).alias("patient_id"),
         pl.when(key.str.contains("|", literal=True))
         .then(pl.concat_str(pl.lit(MASK), key.str.slice(key.str.find("|", literal=True))))
@@ -112,7 +112,7 @@ def findings_file(findings: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
         Columns :data:`FINDINGS_FILE_COLUMNS`; ``severity`` as text.
     """
     return (
-        findings.lazy()
+        as_lazy(findings)
         .select(
             pl.col("source_file").alias("file"),
             pl.col("source_row").alias("row"),
@@ -181,7 +181,7 @@ def junit_xml(
     Returns:
         The XML document as text (UTF-8, with declaration).
     """
-    findings = report.findings.lazy()
+    findings = as_lazy(report.findings)
     if not show_ids:
         findings = mask_ids(findings)
     lines = (

@@ -24,6 +24,7 @@ __all__ = [
     "ValidationReport",
     "ValidationThresholds",
     "affected_rows",
+    "as_lazy",
     "at_or_above",
     "summarise",
 ]
@@ -171,6 +172,25 @@ class ValidationReport(BaseModel):
         return tuple(sorted(fired, key=lambda s: (order[s.severity], -s.count)))
 
 
+def as_lazy(frame: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
+    """A lazy view of ``frame``; an eager frame is rechunked first.
+
+    Polars 2.1's streaming engine can panic (``assertion failed: i < self.len()``) when it
+    formats strings after filtering a multi-chunk frame; one chunk avoids it. Rechunking an
+    already contiguous frame is free.
+    """
+    return frame.rechunk().lazy() if isinstance(frame, pl.DataFrame) else frame
+
+
+def materialised(frame: pl.LazyFrame) -> pl.LazyFrame:
+    """Collect a small intermediate result into one chunk (see :func:`as_lazy`).
+
+    The validate-stage checks filter large tables (events, pathways) down to a few flagged
+    rows and only then format their messages, on this one-chunk copy.
+    """
+    return frame.collect().rechunk().lazy()
+
+
 def at_or_above(severity: str) -> pl.Expr:
     """Whether a finding's severity is at or above ``severity`` (info < warning < error).
 
@@ -210,7 +230,7 @@ def affected_rows(findings: pl.DataFrame, mask: pl.Expr | None = None) -> int:
         >>> affected_rows(df)
         2
     """
-    rows = findings.lazy()
+    rows = as_lazy(findings)
     if mask is not None:
         rows = rows.filter(mask)
     n = (
@@ -262,7 +282,7 @@ def summarise(
         0
     """
     per_rule = (
-        findings.lazy()
+        as_lazy(findings)
         .with_columns(_location().alias("_location"))
         .sort("source_file", "source_row", nulls_last=True, maintain_order=True)
         .group_by("rule_id", maintain_order=True)
@@ -361,7 +381,7 @@ def severity_counts(findings: pl.DataFrame) -> dict[str, int]:
 
 def conform(findings: pl.DataFrame | pl.LazyFrame) -> pl.LazyFrame:
     """Cast a findings table to :data:`~pakkeforlop.schema.FINDINGS_SCHEMA` (columns in order)."""
-    lf = findings.lazy()
+    lf = as_lazy(findings)
     names = lf.collect_schema().names()
     return lf.select(
         (pl.col(c).cast(t) if c in names else pl.lit(None, dtype=t)).alias(c)

@@ -123,6 +123,7 @@ def build_report(
         conform(findings)
         .sort("source_file", "source_row", "rule_id", nulls_last=True, maintain_order=True)
         .collect()
+        .rechunk()
     )
     rows_with_errors = affected_rows(findings, at_or_above("error"))
     failing = findings.filter(at_or_above(decision))
