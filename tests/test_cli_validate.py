@@ -58,7 +58,7 @@ def test_exit_1_on_errors(tmp_path: Path) -> None:
     code, out = invoke(write(tmp_path, *CLEAN_ROWS, *ERROR_ROWS))
     assert code == 1, out
     assert "decision_without_attendance" in out
-    assert "row 9" in out
+    assert "│ 9 " in out  # the example row, without the file name the header line gives
     assert "FAILED" in out
 
 

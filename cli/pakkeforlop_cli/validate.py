@@ -62,9 +62,9 @@ def _explain(rule_id: str) -> None:
 
 
 def _short(location: str, source: str) -> str:
-    """``row 9`` for ``<source>:9`` (the header line names the file), else as is."""
+    """``9`` for ``<source>:9`` (the header line names the file), else as is."""
     prefix = f"{source}:"
-    return "row " + location.removeprefix(prefix) if location.startswith(prefix) else location
+    return location.removeprefix(prefix)
 
 
 def _summary_table(report: ValidationReport, *, show_ids: bool) -> None:
@@ -78,14 +78,13 @@ def _summary_table(report: ValidationReport, *, show_ids: bool) -> None:
     fired = report.rules_with_findings()
     if fired:
         table = Table(title="Findings by rule")
-        for name in ("rule", "severity", "NPR", "count", "share of rows", "example rows"):
-            right = name in ("count", "share of rows")
-            # Rule ids stay whole: users copy them into --explain.
+        for name in ("rule", "severity", "NPR", "count", "share", "example rows"):
+            # Only the examples wrap; rule ids stay whole (users copy them into --explain).
             table.add_column(
                 name,
-                justify="right" if right else "left",
+                justify="right" if name in ("NPR", "count", "share") else "left",
                 overflow="fold",
-                no_wrap=name == "rule",
+                no_wrap=name != "example rows",
             )
         if show_ids:
             table.add_column("example pathways", overflow="fold")
