@@ -176,8 +176,10 @@ def test_show_ids(tmp_path: Path) -> None:
     _, shown = invoke(extract, "--format", "junit", "--show-ids")
     assert "p2|u1|D11" not in hidden
     assert "p2|u1|D11" in shown
+    _, table = invoke(extract)
+    assert "p2" not in table
     _, table = invoke(extract, "--show-ids")
-    assert "p2|u1" in table
+    assert "decision_without_attendance: p2|u1|D11|2023-01-03" in table
 
 
 def test_as_of_and_edition(tmp_path: Path) -> None:

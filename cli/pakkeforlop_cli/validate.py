@@ -86,8 +86,6 @@ def _summary_table(report: ValidationReport, *, show_ids: bool) -> None:
                 overflow="fold",
                 no_wrap=name != "example rows",
             )
-        if show_ids:
-            table.add_column("example pathways", overflow="fold")
         for s in fired:
             cells = [
                 s.rule_id,
@@ -97,10 +95,14 @@ def _summary_table(report: ValidationReport, *, show_ids: bool) -> None:
                 f"{100 * s.share:.2f} %",
                 ", ".join(_short(e, report.source) for e in s.examples),
             ]
-            if show_ids:
-                cells.append(", ".join(p or "" for p in s.example_pathways))
             table.add_row(*cells)
         out_console.print(table)
+        if show_ids:
+            out_console.print("Example pathways (patient|institution|type|start):")
+            for s in fired:
+                keys = ", ".join(p for p in s.example_pathways if p)
+                if keys:
+                    out_console.print(f"  {s.rule_id}: {keys}", soft_wrap=True)
         out_console.print("Explain a rule with: pakkeforlop validate --explain RULE")
     else:
         out_console.print("No findings.")
