@@ -1,0 +1,650 @@
+"""Benchmark pakkeforlop against a polars lower bound, pandas and DuckDB (issue 7).
+
+For each size (millions of registrations) it generates a synthetic extract by seed (cached under
+``--cache``), then measures, one process per measurement, wall time and peak memory (the
+process's maximum resident set size, from ``wait4``) of:
+
+- (a) ``pakkeforlop indicators FILE -o OUT.parquet``: every indicator, by pathway type;
+- (b) ``pakkeforlop validate FILE --report OUT.csv`` (exit code 1, findings, counts as done);
+- (c) the lower bound: a bare polars scan, sort by patient and date, one group-by;
+- (d) ``assessment_in_time`` in pandas, as an analyst writes it by hand;
+- (e) the same in DuckDB SQL;
+- (f) ``pakkeforlop indicators FILE --indicator assessment_in_time --by '' --no-suppress``: the
+  like-for-like of (d) and (e), one indicator without strata or suppression.
+
+It writes ``--results`` (``benchmarks/RESULTS.md``): the machine, the load while it ran, one
+table per size with the ratios to (c), (d) and (e), how far (d), (e) and (f) agree, and which of
+the issue's targets hold. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import datetime as dt
+import hashlib
+import json
+import os
+import platform
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from importlib import metadata
+from pathlib import Path
+
+import polars as pl
+
+from pakkeforlop import synth
+from pakkeforlop.synth import write_synthetic
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+BASELINES = HERE / "baselines.py"
+
+LABELS = {
+    "a": "(a) pakkeforlop indicators",
+    "b": "(b) pakkeforlop validate",
+    "c": "(c) lower bound: polars scan + sort + group-by",
+    "d": "(d) pandas assessment_in_time",
+    "e": "(e) DuckDB SQL assessment_in_time",
+    "f": "(f) pakkeforlop indicators, assessment_in_time only",
+}
+ALL = "abcdef"
+CALIBRATION_PATHWAYS = 20_000
+
+# Targets of issue 7 (2-core, 24 GB machine).
+TARGET_SIZE_M = 100
+TARGET_WALL_S = 90.0
+TARGET_PEAK_MB = 8 * 1024
+TARGET_VS_LOWER = 3.0
+TARGET_VS_PANDAS = 10.0
+TARGET_VS_DUCKDB = 1.0
+
+
+@dataclasses.dataclass
+class Result:
+    key: str
+    status: str  # "ok", "failed", "timed out", "skipped (...)"
+    wall_s: float | None = None
+    peak_mb: float | None = None
+    rows: int | None = None
+    load_1m: float | None = None
+    detail: str = ""
+
+
+# --- machine ----------------------------------------------------------------------------------
+
+
+def load_averages() -> tuple[float, float, float]:
+    return os.getloadavg()
+
+
+def meminfo_mb(field: str) -> float | None:
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
+def cpu_model() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+def version_of(package: str) -> str:
+    try:
+        return metadata.version(package)
+    except metadata.PackageNotFoundError:
+        return "not installed"
+
+
+def git_state() -> str:
+    try:
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "src", "cli"],
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+    if dirty:
+        n = len(dirty.splitlines())
+        return f"{head} + {n} uncommitted change(s) under src/ or cli/"
+    return head
+
+
+# --- data -------------------------------------------------------------------------------------
+
+
+def synth_fingerprint() -> str:
+    """Short hash of the generator's source and data: a changed generator means new files."""
+    digest = hashlib.sha256()
+    for path in sorted(Path(synth.__file__).parent.rglob("*")):
+        if path.is_file() and path.suffix in {".py", ".toml", ".json", ".csv"}:
+            digest.update(path.name.encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:8]
+
+
+def size_label(size_m: float) -> str:
+    return f"{size_m:g}M"
+
+
+def rows_per_pathway(cache: Path, seed: int, fingerprint: str) -> float:
+    """Registrations per pathway instance, from a small run of the generator (cached)."""
+    note = cache / f"calibration_seed{seed}_{fingerprint}.json"
+    if note.exists():
+        return float(json.loads(note.read_text())["rows_per_pathway"])
+    probe = cache / f"calibration_seed{seed}_{fingerprint}.parquet"
+    summary = write_synthetic(probe, CALIBRATION_PATHWAYS, seed=seed)
+    probe.unlink()
+    ratio = summary.rows / CALIBRATION_PATHWAYS
+    note.write_text(json.dumps({"pathways": CALIBRATION_PATHWAYS, "rows_per_pathway": ratio}))
+    return ratio
+
+
+def extract_for(size_m: float, cache: Path, seed: int, fingerprint: str) -> tuple[Path, dict]:
+    """The cached extract of about ``size_m`` million registrations, generated if missing."""
+    stem = f"synth_{size_label(size_m)}_seed{seed}_{fingerprint}"
+    path = cache / f"{stem}.parquet"
+    note = cache / f"{stem}.json"
+    if path.exists() and note.exists():
+        info = json.loads(note.read_text())
+        info["cached"] = True
+        return path, info
+    n_pathways = max(1, round(size_m * 1e6 / rows_per_pathway(cache, seed, fingerprint)))
+    print(f"generating {path.name}: {n_pathways:,} pathways ...", flush=True)
+    started = time.perf_counter()
+    partial = path.with_suffix(".partial.parquet")
+    summary = write_synthetic(partial, n_pathways, seed=seed)
+    partial.replace(path)
+    info = {
+        "rows": summary.rows,
+        "pathways": summary.pathways,
+        "n_pathways_drawn": n_pathways,
+        "seed": seed,
+        "generator": fingerprint,
+        "generate_s": round(time.perf_counter() - started, 1),
+        "file_mb": round(path.stat().st_size / 2**20, 1),
+    }
+    note.write_text(json.dumps(info, indent=1))
+    info["cached"] = False
+    return path, info
+
+
+# --- measuring --------------------------------------------------------------------------------
+
+
+def run_measured(
+    cmd: list[str], timeout: float, log: Path, ok_codes: tuple[int, ...] = (0,)
+) -> tuple[str, float, float | None, str]:
+    """Run ``cmd`` in its own process group; return status, wall s, peak MB, stderr tail.
+
+    Peak memory is the child's maximum resident set size as reported by ``wait4`` (the same
+    figure ``/usr/bin/time -v`` prints), so it belongs to this measurement alone.
+    """
+    with log.open("w") as out:
+        started = time.perf_counter()
+        proc = subprocess.Popen(
+            cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+        )
+        deadline = started + timeout
+        while True:
+            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.perf_counter() > deadline:
+                os.killpg(proc.pid, signal.SIGKILL)
+                _, status, usage = os.wait4(proc.pid, 0)
+                proc.returncode = -9
+                return "timed out", time.perf_counter() - started, None, ""
+            time.sleep(0.02)
+        wall = time.perf_counter() - started
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    scale = 1024 * 1024 if sys.platform == "darwin" else 1024
+    peak_mb = usage.ru_maxrss / scale
+    tail = " ".join(log.read_text(errors="replace").strip().splitlines()[-3:])[-300:]
+    if proc.returncode in ok_codes:
+        return "ok", wall, peak_mb, tail
+    return f"failed (exit {proc.returncode})", wall, peak_mb, tail
+
+
+def count_rows(path: Path) -> int | None:
+    if not path.exists():
+        return None
+    if path.suffix == ".csv":
+        return int(pl.scan_csv(path, infer_schema=False).select(pl.len()).collect().item())
+    return int(pl.scan_parquet(path).select(pl.len()).collect().item())
+
+
+def command_for(key: str, extract: Path, out_dir: Path) -> tuple[list[str], Path, tuple[int, ...]]:
+    cli = shutil.which("pakkeforlop", path=str(Path(sys.executable).parent)) or "pakkeforlop"
+    py = sys.executable
+    if key == "a":
+        out = out_dir / "a_indicators.parquet"
+        return [cli, "indicators", str(extract), "-o", str(out)], out, (0,)
+    if key == "b":
+        out = out_dir / "b_findings.csv"
+        return [cli, "validate", str(extract), "--report", str(out)], out, (0, 1)
+    if key == "f":
+        out = out_dir / "f_assessment.parquet"
+        cmd = [cli, "indicators", str(extract), "-o", str(out)]
+        cmd += ["--indicator", "assessment_in_time", "--by", "", "--no-suppress"]
+        return cmd, out, (0,)
+    kind = {"c": "lower-bound", "d": "pandas", "e": "duckdb"}[key]
+    out = out_dir / f"{key}_{kind}.parquet"
+    return [py, str(BASELINES), kind, str(extract), str(out)], out, (0,)
+
+
+def measure(key: str, extract: Path, out_dir: Path, timeout: float, repeat: int) -> Result:
+    cmd, out, ok_codes = command_for(key, extract, out_dir)
+    best: Result | None = None
+    for _ in range(repeat):
+        out.unlink(missing_ok=True)
+        load = load_averages()[0]
+        print(f"  {LABELS[key]} ...", end=" ", flush=True)
+        status, wall, peak, tail = run_measured(cmd, timeout, out_dir / f"{key}.log", ok_codes)
+        result = Result(key, status, round(wall, 2), peak and round(peak), None, load, tail)
+        if status == "ok":
+            result.rows = count_rows(out)
+            result.detail = ""
+        print(status, f"{wall:.1f} s", f"{peak:.0f} MB" if peak else "", flush=True)
+        if status != "ok":
+            return result
+        if best is None or (result.wall_s or 0) < (best.wall_s or 0):
+            best = result
+    assert best is not None
+    return best
+
+
+def expected_peak_mb(points: list[tuple[int, Result]], rows: int) -> float | None:
+    """Peak memory at ``rows``, extrapolated linearly from the measured smaller sizes.
+
+    With two or more sizes, through the last two (so the interpreter's fixed share does not
+    scale); with one, proportionally to the rows (pessimistic).
+    """
+    measured = [(n, r.peak_mb) for n, r in points if r.status == "ok" and r.peak_mb]
+    if not measured:
+        return None
+    if len(measured) == 1 or measured[-1][0] == measured[-2][0]:
+        n, peak = measured[-1]
+        return peak * rows / max(n, 1)
+    (n1, p1), (n2, p2) = measured[-2], measured[-1]
+    slope = max((p2 - p1) / (n2 - n1), 0.0)
+    return p2 + slope * (rows - n2)
+
+
+# --- agreement of (d), (e) and (f) ------------------------------------------------------------
+
+
+def agreement(out_dir: Path) -> list[str]:
+    frames = {}
+    for key, name in (("d", "d_pandas"), ("e", "e_duckdb"), ("f", "f_assessment")):
+        path = out_dir / f"{name}.parquet"
+        if path.exists():
+            frame = pl.read_parquet(path).select("period", "numerator", "denominator")
+            frames[key] = frame.with_columns(pl.col("numerator", "denominator").cast(pl.Int64))
+    lines: list[str] = []
+    if "d" in frames and "e" in frames:
+        same = frames["d"].sort("period").equals(frames["e"].sort("period"))
+        total = frames["d"]["denominator"].sum()
+        lines.append(
+            f"- (d) pandas and (e) DuckDB: {'identical' if same else 'DIFFERENT'} counts per "
+            f"tertial ({frames['d'].height} tertials, {total:,} pathways in the denominator)."
+        )
+    base_key = "e" if "e" in frames else "d" if "d" in frames else None
+    if base_key and "f" in frames:
+        both = frames["f"].join(frames[base_key], on="period", how="full", suffix="_ref")
+        both = both.fill_null(0)
+        num_f, den_f = both["numerator"].sum(), both["denominator"].sum()
+        num_r, den_r = both["numerator_ref"].sum(), both["denominator_ref"].sum()
+        worst = both.select(
+            ((pl.col("denominator") - pl.col("denominator_ref")).abs() / pl.col("denominator_ref"))
+            .max()
+            .alias("x")
+        ).item()
+        share_f = num_f / den_f if den_f else float("nan")
+        share_r = num_r / den_r if den_r else float("nan")
+        lines.append(
+            f"- (f) pakkeforlop vs ({base_key}): denominator {den_f:,} vs {den_r:,} "
+            f"({(den_f - den_r) / den_r:+.2%}), numerator {num_f:,} vs {num_r:,}; share in time "
+            f"{share_f:.2%} vs {share_r:.2%}; largest per-tertial denominator difference "
+            f"{worst:.2%}. pakkeforlop reconstructs pathway instances (a second A of the same "
+            "type at the same institution starts a new instance, X closes one, orphans and "
+            "superseded starts are set apart), so it finds the repeated pathways the "
+            "per-(patient, institution, type) baselines fold into one."
+        )
+    return lines
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def ratio(x: Result | None, y: Result | None) -> float | None:
+    if x is None or y is None or x.status != "ok" or y.status != "ok":
+        return None
+    if not x.wall_s or not y.wall_s:
+        return None
+    return x.wall_s / y.wall_s
+
+
+def fmt(value: float | None, spec: str = ".2f", suffix: str = "") -> str:
+    return "–" if value is None else f"{value:{spec}}{suffix}"
+
+
+def size_section(size_m: float, info: dict, results: dict[str, Result], agree: list[str]) -> str:
+    r = results
+    lines = [
+        f"## {size_label(size_m)}: {info['rows']:,} registrations",
+        "",
+        f"Extract: {info['pathways']:,} pathways, seed {info['seed']}, "
+        f"{info['file_mb']} MB Parquet, generated in {info['generate_s']} s "
+        f"(generator {info['generator']}).",
+        "",
+        "| measurement | status | wall s | peak MB | rows out | load (1 min) | ratio to (c) |",
+        "|---|---|---:|---:|---:|---:|---:|",
+    ]
+    for key in ALL:
+        if key not in r:
+            continue
+        res = r[key]
+        vs_c = ratio(res, r.get("c")) if key != "c" else None
+        lines.append(
+            f"| {LABELS[key]} | {res.status} | {fmt(res.wall_s)} | {fmt(res.peak_mb, ',.0f')} "
+            f"| {fmt(res.rows, ',')} | {fmt(res.load_1m)} | {fmt(vs_c, '.1f', '×')} |"
+        )
+    lines += [
+        "",
+        "Ratios (wall time): "
+        f"(a)/(c) = {fmt(ratio(r.get('a'), r.get('c')), '.1f')}, "
+        f"(b)/(c) = {fmt(ratio(r.get('b'), r.get('c')), '.1f')}, "
+        f"(d)/(a) = {fmt(ratio(r.get('d'), r.get('a')), '.2f')}, "
+        f"(e)/(a) = {fmt(ratio(r.get('e'), r.get('a')), '.2f')}; like for like, one indicator: "
+        f"(d)/(f) = {fmt(ratio(r.get('d'), r.get('f')), '.2f')}, "
+        f"(e)/(f) = {fmt(ratio(r.get('e'), r.get('f')), '.2f')}.",
+    ]
+    failures = [res for res in r.values() if res.detail]
+    if failures:
+        lines += ["", *(f"- {LABELS[res.key]}: {res.detail}" for res in failures)]
+    if agree:
+        lines += ["", "Agreement of the assessment_in_time counts:", "", *agree]
+    return "\n".join(lines)
+
+
+def verdict(ok: bool | None) -> str:
+    return "not measured" if ok is None else "holds" if ok else "**missed**"
+
+
+def targets_section(all_results: dict[float, dict[str, Result]]) -> str:
+    lines = [
+        "## Targets (issue 7)",
+        "",
+        "| target | measured | verdict |",
+        "|---|---|---|",
+    ]
+    big = all_results.get(float(TARGET_SIZE_M), {})
+    for key in "ab":
+        res = big.get(key)
+        if res is None or res.status != "ok":
+            what = "not run at 100 M" if res is None else res.status
+            lines.append(
+                f"| {LABELS[key]} at 100 M: ≤ {TARGET_WALL_S:.0f} s and ≤ 8 GB | {what} | "
+                f"{verdict(None) if res is None else verdict(False)} |"
+            )
+        else:
+            ok = (res.wall_s or 0) <= TARGET_WALL_S and (res.peak_mb or 0) <= TARGET_PEAK_MB
+            lines.append(
+                f"| {LABELS[key]} at 100 M: ≤ {TARGET_WALL_S:.0f} s and ≤ 8 GB | "
+                f"{res.wall_s:.1f} s, {res.peak_mb:,.0f} MB | {verdict(ok)} |"
+            )
+    for size_m, r in sorted(all_results.items()):
+        label = size_label(size_m)
+        checks = [
+            (
+                "(a)/(c) ≤ 3: within 3× the lower bound",
+                ratio(r.get("a"), r.get("c")),
+                TARGET_VS_LOWER,
+                "le",
+            ),
+            (
+                "(d)/(a) ≥ 10: 10× faster than pandas",
+                ratio(r.get("d"), r.get("a")),
+                TARGET_VS_PANDAS,
+                "ge",
+            ),
+            (
+                "(e)/(a) ≥ 1: not slower than DuckDB",
+                ratio(r.get("e"), r.get("a")),
+                TARGET_VS_DUCKDB,
+                "ge",
+            ),
+        ]
+        for name, value, bound, how in checks:
+            ok = None if value is None else (value <= bound if how == "le" else value >= bound)
+            lines.append(f"| {label}: {name} | {fmt(value, '.2f', '×')} | {verdict(ok)} |")
+    return "\n".join(lines)
+
+
+def startup_costs(out_dir: Path) -> str:
+    """Wall time of starting the processes alone, to read the small sizes by."""
+    cli = shutil.which("pakkeforlop", path=str(Path(sys.executable).parent)) or "pakkeforlop"
+    parts = []
+    for name, cmd in (
+        ("python + import polars", [sys.executable, "-c", "import polars"]),
+        ("pakkeforlop --help", [cli, "--help"]),
+    ):
+        status, wall, _, _ = run_measured(cmd, 60, out_dir / "startup.log")
+        parts.append(f"{name} {wall:.2f} s" if status == "ok" else f"{name} {status}")
+    return ", ".join(parts)
+
+
+def machine_section(load_start: tuple, load_end: tuple, started: dt.datetime, startup: str) -> str:
+    mem = meminfo_mb("MemTotal")
+    avail = meminfo_mb("MemAvailable")
+    return "\n".join(
+        [
+            "## Machine",
+            "",
+            f"- CPU: {cpu_model()}, {os.cpu_count()} logical cores (nproc)",
+            f"- Memory: {fmt(mem and mem / 1024, '.1f')} GiB total, "
+            f"{fmt(avail and avail / 1024, '.1f')} GiB available at the end",
+            f"- Load averages (1, 5, 15 min, as `uptime` shows them): "
+            f"{', '.join(f'{x:.2f}' for x in load_start)} at the start, "
+            f"{', '.join(f'{x:.2f}' for x in load_end)} at the end"
+            + (
+                " — **the machine was busy with other work; timings are noisy and pessimistic**"
+                if max(load_start[0], load_end[0]) > 0.5 * (os.cpu_count() or 1)
+                else ""
+            ),
+            f"- Python {platform.python_version()}, polars {version_of('polars')}, "
+            f"pandas {version_of('pandas')}, duckdb {version_of('duckdb')}, "
+            f"pyarrow {version_of('pyarrow')}, pakkeforlop {version_of('pakkeforlop')} "
+            f"(git {git_state()})",
+            f"- Process start-up alone (included in every wall time): {startup}",
+            f"- Run: {started:%Y-%m-%d %H:%M} (local time), `{' '.join(sys.argv)}`",
+        ]
+    )
+
+
+def write_results(
+    path: Path,
+    sections: list[str],
+    all_results: dict[float, dict[str, Result]],
+    load_start: tuple,
+    started: dt.datetime,
+    startup: str,
+    profile_text: str | None,
+) -> None:
+    covered = ", ".join(size_label(s) for s in all_results)
+    parts = [
+        "# Benchmark results",
+        "",
+        f"Written by `benchmarks/run.py` (see benchmarks/README.md). **Sizes covered: {covered} "
+        "registrations.** One process per measurement; wall time includes interpreter start and "
+        "imports; peak memory is the process's maximum resident set size.",
+        "",
+        machine_section(load_start, load_averages(), started, startup),
+        "",
+        "## What is measured",
+        "",
+        *(f"- {LABELS[k]}" for k in ALL),
+        "",
+        "(c) reads patient, institution, date and code, sorts by (patient, date) and takes one "
+        "group-by per patient: the least work any timeline reconstruction must do. (d) and (e) "
+        "compute one indicator per (patient, institution, type) without pathway instances; (a) "
+        "computes all indicators with strata, suppression and provenance, (f) the one indicator "
+        "like (d) and (e). See benchmarks/baselines.py.",
+        "",
+        "\n\n".join(sections),
+        "",
+        targets_section(all_results),
+    ]
+    if profile_text:
+        parts += ["", profile_text]
+    path.write_text("\n".join(parts).rstrip() + "\n", encoding="utf-8")
+
+
+def run_profile(extract: Path, out_dir: Path, timeout: float) -> str | None:
+    log = out_dir / "profile.json"
+    cmd = [sys.executable, str(HERE / "profile_indicators.py"), str(extract), "--json", str(log)]
+    status, wall, peak, tail = run_measured(cmd, timeout, out_dir / "profile.log")
+    if status != "ok":
+        return f"## Profile of (a)\n\nProfile run {status}: {tail}"
+    stages = json.loads(log.read_text())["stages"]
+    lines = [
+        "## Profile of (a): stages in-process",
+        "",
+        f"`python benchmarks/profile_indicators.py {extract.name}` ({wall:.1f} s in all, "
+        f"peak {peak:,.0f} MB). The pathway table is collected between the stages.",
+        "",
+        "| stage | wall s | peak MB so far | rows |",
+        "|---|---:|---:|---:|",
+    ]
+    lines += [
+        f"| {s['stage']} | {s['wall_s']:.2f} | {s['peak_mb']:,} | {s['rows']:,} |" for s in stages
+    ]
+    return "\n".join(lines)
+
+
+# --- main -------------------------------------------------------------------------------------
+
+
+def parse_sizes(text: str) -> list[float]:
+    try:
+        sizes = sorted({float(x) for x in text.split(",") if x.strip()})
+    except ValueError:
+        msg = f"--sizes: expected numbers like 1,10,30,100, got {text!r}"
+        raise SystemExit(msg) from None
+    if not sizes or min(sizes) <= 0:
+        msg = f"--sizes: expected positive numbers, got {text!r}"
+        raise SystemExit(msg)
+    return sizes
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--sizes", default="1,10,30,100", help="millions of registrations (default 1,10,30,100)"
+    )
+    parser.add_argument("--only", default=",".join(ALL), help="measurements, e.g. a,c,e")
+    parser.add_argument("--timeout", type=float, default=1800, help="seconds per measurement")
+    parser.add_argument("--cache", type=Path, default=HERE / "data", help="extract cache folder")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=1, help="runs per measurement; best kept")
+    parser.add_argument(
+        "--max-pandas",
+        type=float,
+        default=None,
+        help="largest size (millions) to run pandas at (default: as far as memory allows)",
+    )
+    parser.add_argument(
+        "--memory-headroom",
+        type=float,
+        default=0.85,
+        help="skip a measurement whose peak, extrapolated from the smaller sizes, exceeds this "
+        "share of the memory available when it would start (default 0.85)",
+    )
+    parser.add_argument("--profile", action="store_true", help="profile (a) at the largest size")
+    parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
+    args = parser.parse_args(argv)
+
+    sizes = parse_sizes(args.sizes)
+    keys = [k for k in ALL if k in {x.strip() for x in args.only.split(",")}]
+    if not keys:
+        msg = f"--only: expected some of {','.join(ALL)}, got {args.only!r}"
+        raise SystemExit(msg)
+    args.cache.mkdir(parents=True, exist_ok=True)
+    started = dt.datetime.now()
+    load_start = load_averages()
+    fingerprint = synth_fingerprint()
+    (args.cache / "out").mkdir(exist_ok=True)
+    startup = startup_costs(args.cache / "out")
+
+    all_results: dict[float, dict[str, Result]] = {}
+    sections: list[str] = []
+    history: dict[str, list[tuple[int, Result]]] = {}  # key -> (rows, result) per size so far
+    extract = None
+    for size_m in sizes:
+        extract, info = extract_for(size_m, args.cache, args.seed, fingerprint)
+        print(f"{extract.name}: {info['rows']:,} rows", flush=True)
+        out_dir = args.cache / "out" / size_label(size_m)
+        shutil.rmtree(out_dir, ignore_errors=True)  # no stale outputs in the agreement check
+        out_dir.mkdir(parents=True)
+        results: dict[str, Result] = {}
+        for key in keys:
+            skip = None
+            if key == "d" and args.max_pandas is not None and size_m > args.max_pandas:
+                skip = f"skipped (--max-pandas {args.max_pandas:g})"
+            elif history.get(key):
+                rows_before, before = history[key][-1]
+                expected = expected_peak_mb(history[key], info["rows"])
+                available = meminfo_mb("MemAvailable") or float("inf")
+                if before.status == "timed out":
+                    skip = f"skipped (timed out at {rows_before / 1e6:.3g} M rows)"
+                elif before.status.startswith("skipped"):
+                    skip = before.status
+                elif expected is not None and expected > args.memory_headroom * available:
+                    skip = (
+                        f"skipped ({expected / 1024:.0f} GB expected, "
+                        f"{available / 1024:.0f} GB available)"
+                    )
+            if skip:
+                print(f"  {LABELS[key]} ... {skip}", flush=True)
+                results[key] = Result(key, skip)
+            else:
+                results[key] = measure(key, extract, out_dir, args.timeout, args.repeat)
+            history.setdefault(key, []).append((info["rows"], results[key]))
+        all_results[size_m] = results
+        sections.append(size_section(size_m, info, results, agreement(out_dir)))
+        # write after every size, so a long run leaves a result behind when stopped
+        write_results(args.results, sections, all_results, load_start, started, startup, None)
+    profile_text = None
+    if args.profile and extract is not None:
+        print("profiling (a) ...", flush=True)
+        profile_text = run_profile(extract, args.cache / "out", args.timeout)
+    write_results(args.results, sections, all_results, load_start, started, startup, profile_text)
+    print(f"wrote {args.results}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
