@@ -6,14 +6,16 @@ that each stage's wall time and the process's peak memory after it can be told a
 in between can cost a little more than the CLI's single lazy plan; it is a profile, not the
 measurement.
 
-(polars 2 removed ``LazyFrame.profile``: per-node timings are not available from the streaming
-engine, so this stage split is the finest-grained profile without a native profiler.)
+Polars 2 removed ``LazyFrame.profile`` (no per-node timings from the streaming engine), so
+with ``--collects`` the script also wraps ``LazyFrame.collect`` and reports the wall time spent
+in each call site in pakkeforlop (file:line), the slowest first: the plans that dominate.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import sys
 import time
@@ -29,7 +31,62 @@ def _peak_mb() -> float:
     return peak / 1024 if sys.platform != "darwin" else peak / 1024 / 1024
 
 
-def profile(path: str) -> dict[str, object]:
+class CollectTimer:
+    """Wall time per ``LazyFrame.collect`` call site in pakkeforlop (file:line)."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self.calls: dict[str, int] = {}
+        self._original = pl.LazyFrame.collect
+
+    def _site(self) -> str:
+        frame = sys._getframe(2)
+        while frame is not None:
+            name = frame.f_code.co_filename
+            if "pakkeforlop" in name and f"{os.sep}polars{os.sep}" not in name:
+                short = name.split(f"src{os.sep}pakkeforlop{os.sep}")[-1]
+                return f"{short}:{frame.f_lineno} ({frame.f_code.co_name})"
+            frame = frame.f_back
+        return "elsewhere"
+
+    def __enter__(self) -> CollectTimer:
+        original = self._original
+        timer = self
+
+        def timed(lf: pl.LazyFrame, *args: object, **kwargs: object) -> object:
+            site = timer._site()
+            started = time.perf_counter()
+            try:
+                return original(lf, *args, **kwargs)
+            finally:
+                took = time.perf_counter() - started
+                timer.seconds[site] = timer.seconds.get(site, 0.0) + took
+                timer.calls[site] = timer.calls.get(site, 0) + 1
+
+        pl.LazyFrame.collect = timed  # type: ignore[method-assign]
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        pl.LazyFrame.collect = self._original  # type: ignore[method-assign]
+
+    def slowest(self, n: int = 12) -> list[dict[str, object]]:
+        ranked = sorted(self.seconds.items(), key=lambda kv: -kv[1])[:n]
+        return [
+            {"site": site, "wall_s": round(s, 3), "calls": self.calls[site]} for site, s in ranked
+        ]
+
+
+def profile(path: str, *, collects: bool = False) -> dict[str, object]:
+    timer = CollectTimer()
+    if collects:
+        with timer:
+            result = _stages(path)
+        result["collects"] = timer.slowest()
+        return result
+    return _stages(path)
+
+
+def _stages(path: str) -> dict[str, object]:
     stages: list[dict[str, object]] = []
     clock = time.perf_counter()
 
@@ -74,8 +131,11 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("extract")
     parser.add_argument("--json", type=Path, help="also write the result here")
+    parser.add_argument(
+        "--collects", action="store_true", help="time each LazyFrame.collect call site too"
+    )
     args = parser.parse_args(argv)
-    result = profile(args.extract)
+    result = profile(args.extract, collects=args.collects)
     text = json.dumps(result, indent=1)
     print(text)
     if args.json:

@@ -68,6 +68,7 @@ class Result:
     key: str
     status: str  # "ok", "failed", "timed out", "skipped (...)"
     wall_s: float | None = None
+    cpu_s: float | None = None
     peak_mb: float | None = None
     rows: int | None = None
     load_1m: float | None = None
@@ -196,11 +197,12 @@ def extract_for(size_m: float, cache: Path, seed: int, fingerprint: str) -> tupl
 
 def run_measured(
     cmd: list[str], timeout: float, log: Path, ok_codes: tuple[int, ...] = (0,)
-) -> tuple[str, float, float | None, str]:
-    """Run ``cmd`` in its own process group; return status, wall s, peak MB, stderr tail.
+) -> tuple[str, float, float | None, float | None, str]:
+    """Run ``cmd`` in its own process group; return status, wall s, CPU s, peak MB, output tail.
 
     Peak memory is the child's maximum resident set size as reported by ``wait4`` (the same
-    figure ``/usr/bin/time -v`` prints), so it belongs to this measurement alone.
+    figure ``/usr/bin/time -v`` prints), so it belongs to this measurement alone; CPU time is
+    its user + system time, which a busy machine disturbs less than the wall time.
     """
     with log.open("w") as out:
         started = time.perf_counter()
@@ -216,16 +218,17 @@ def run_measured(
                 os.killpg(proc.pid, signal.SIGKILL)
                 _, status, usage = os.wait4(proc.pid, 0)
                 proc.returncode = -9
-                return "timed out", time.perf_counter() - started, None, ""
+                return "timed out", time.perf_counter() - started, None, None, ""
             time.sleep(0.02)
         wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     scale = 1024 * 1024 if sys.platform == "darwin" else 1024
     peak_mb = usage.ru_maxrss / scale
+    cpu = usage.ru_utime + usage.ru_stime
     tail = " ".join(log.read_text(errors="replace").strip().splitlines()[-3:])[-300:]
     if proc.returncode in ok_codes:
-        return "ok", wall, peak_mb, tail
-    return f"failed (exit {proc.returncode})", wall, peak_mb, tail
+        return "ok", wall, cpu, peak_mb, tail
+    return f"failed (exit {proc.returncode})", wall, cpu, peak_mb, tail
 
 
 def count_rows(path: Path) -> int | None:
@@ -262,8 +265,16 @@ def measure(key: str, extract: Path, out_dir: Path, timeout: float, repeat: int)
         out.unlink(missing_ok=True)
         load = load_averages()[0]
         print(f"  {LABELS[key]} ...", end=" ", flush=True)
-        status, wall, peak, tail = run_measured(cmd, timeout, out_dir / f"{key}.log", ok_codes)
-        result = Result(key, status, round(wall, 2), peak and round(peak), None, load, tail)
+        status, wall, cpu, peak, tail = run_measured(cmd, timeout, out_dir / f"{key}.log", ok_codes)
+        result = Result(
+            key,
+            status,
+            wall_s=round(wall, 2),
+            cpu_s=None if cpu is None else round(cpu, 2),
+            peak_mb=None if peak is None else round(peak),
+            load_1m=load,
+            detail=tail,
+        )
         if status == "ok":
             result.rows = count_rows(out)
             result.detail = ""
@@ -360,8 +371,9 @@ def size_section(size_m: float, info: dict, results: dict[str, Result], agree: l
         f"{info['file_mb']} MB Parquet, generated in {info['generate_s']} s "
         f"(generator {info['generator']}).",
         "",
-        "| measurement | status | wall s | peak MB | rows out | load (1 min) | ratio to (c) |",
-        "|---|---|---:|---:|---:|---:|---:|",
+        "| measurement | status | wall s | CPU s | peak MB | rows out | load (1 min) "
+        "| wall vs (c) |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
     ]
     for key in ALL:
         if key not in r:
@@ -369,7 +381,8 @@ def size_section(size_m: float, info: dict, results: dict[str, Result], agree: l
         res = r[key]
         vs_c = ratio(res, r.get("c")) if key != "c" else None
         lines.append(
-            f"| {LABELS[key]} | {res.status} | {fmt(res.wall_s)} | {fmt(res.peak_mb, ',.0f')} "
+            f"| {LABELS[key]} | {res.status} | {fmt(res.wall_s)} | {fmt(res.cpu_s)} "
+            f"| {fmt(res.peak_mb, ',.0f')} "
             f"| {fmt(res.rows, ',')} | {fmt(res.load_1m)} | {fmt(vs_c, '.1f', '×')} |"
         )
     lines += [
@@ -452,7 +465,7 @@ def startup_costs(out_dir: Path) -> str:
         ("python + import polars", [sys.executable, "-c", "import polars"]),
         ("pakkeforlop --help", [cli, "--help"]),
     ):
-        status, wall, _, _ = run_measured(cmd, 60, out_dir / "startup.log")
+        status, wall, _, _, _ = run_measured(cmd, 60, out_dir / "startup.log")
         parts.append(f"{name} {wall:.2f} s" if status == "ok" else f"{name} {status}")
     return ", ".join(parts)
 
@@ -525,11 +538,13 @@ def write_results(
 
 def run_profile(extract: Path, out_dir: Path, timeout: float) -> str | None:
     log = out_dir / "profile.json"
-    cmd = [sys.executable, str(HERE / "profile_indicators.py"), str(extract), "--json", str(log)]
-    status, wall, peak, tail = run_measured(cmd, timeout, out_dir / "profile.log")
+    cmd = [sys.executable, str(HERE / "profile_indicators.py"), str(extract), "--collects"]
+    cmd += ["--json", str(log)]
+    status, wall, _, peak, tail = run_measured(cmd, timeout, out_dir / "profile.log")
     if status != "ok":
         return f"## Profile of (a)\n\nProfile run {status}: {tail}"
-    stages = json.loads(log.read_text())["stages"]
+    profiled = json.loads(log.read_text())
+    stages = profiled["stages"]
     lines = [
         "## Profile of (a): stages in-process",
         "",
@@ -542,6 +557,14 @@ def run_profile(extract: Path, out_dir: Path, timeout: float) -> str | None:
     lines += [
         f"| {s['stage']} | {s['wall_s']:.2f} | {s['peak_mb']:,} | {s['rows']:,} |" for s in stages
     ]
+    lines += [
+        "",
+        "Slowest `LazyFrame.collect` call sites (under src/pakkeforlop), wall s:",
+        "",
+        "| call site | wall s | calls |",
+        "|---|---:|---:|",
+    ]
+    lines += [f"| `{c['site']}` | {c['wall_s']:.2f} | {c['calls']} |" for c in profiled["collects"]]
     return "\n".join(lines)
 
 
