@@ -74,6 +74,10 @@ class Result:
     load_1m: float | None = None
     detail: str = ""
 
+    @property
+    def ok(self) -> bool:
+        return self.status == "ok"
+
 
 # --- machine ----------------------------------------------------------------------------------
 
@@ -210,16 +214,21 @@ def run_measured(
             cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
         )
         deadline = started + timeout
-        while True:
-            pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
-            if pid:
-                break
-            if time.perf_counter() > deadline:
-                os.killpg(proc.pid, signal.SIGKILL)
-                _, status, usage = os.wait4(proc.pid, 0)
-                proc.returncode = -9
-                return "timed out", time.perf_counter() - started, None, None, ""
-            time.sleep(0.02)
+        try:
+            while True:
+                pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
+                if pid:
+                    break
+                if time.perf_counter() > deadline:
+                    os.killpg(proc.pid, signal.SIGKILL)
+                    _, status, usage = os.wait4(proc.pid, 0)
+                    proc.returncode = -9
+                    return "timed out", time.perf_counter() - started, None, None, ""
+                time.sleep(0.02)
+        except BaseException:  # Ctrl-C or a kill of run.py: take the measured process along
+            os.killpg(proc.pid, signal.SIGKILL)
+            os.wait4(proc.pid, 0)
+            raise
         wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     scale = 1024 * 1024 if sys.platform == "darwin" else 1024
@@ -625,7 +634,6 @@ def main(argv: list[str] | None = None) -> int:
     all_results: dict[float, dict[str, Result]] = {}
     sections: list[str] = []
     history: dict[str, list[tuple[int, Result]]] = {}  # key -> (rows, result) per size so far
-    extract = None
     for size_m in sizes:
         extract, info = extract_for(size_m, args.cache, args.seed, fingerprint)
         print(f"{extract.name}: {info['rows']:,} rows", flush=True)
@@ -661,9 +669,14 @@ def main(argv: list[str] | None = None) -> int:
         # write after every size, so a long run leaves a result behind when stopped
         write_results(args.results, sections, all_results, load_start, started, startup, None)
     profile_text = None
-    if args.profile and extract is not None:
-        print("profiling (a) ...", flush=True)
+    # profile at the largest size where (a) itself ran: it needs as much memory as (a)
+    profiled = [size_m for size_m, r in all_results.items() if r.get("a", Result("a", "")).ok]
+    if args.profile and profiled:
+        extract, _ = extract_for(max(profiled), args.cache, args.seed, fingerprint)
+        print(f"profiling (a) at {size_label(max(profiled))} ...", flush=True)
         profile_text = run_profile(extract, args.cache / "out", args.timeout)
+    elif args.profile:
+        profile_text = "## Profile of (a)\n\nNot run: (a) did not complete at any size."
     write_results(args.results, sections, all_results, load_start, started, startup, profile_text)
     print(f"wrote {args.results}")
     return 0
