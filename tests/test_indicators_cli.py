@@ -232,3 +232,20 @@ def test_user_mistakes_exit_2_with_one_line(tmp_path: Path) -> None:
 def test_unknown_period_is_rejected(tmp_path: Path) -> None:
     result = runner.invoke(app, ["indicators", str(_extract(tmp_path)), "--period", "week"])
     assert result.exit_code == 2
+
+
+def test_shipped_sample_shows_the_latest_periods_in_the_terminal() -> None:
+    sample = Path(__file__).parent.parent / "sample_data" / "extract.parquet"
+    result = runner.invoke(app, ["indicators", str(sample)], env={"COLUMNS": "160"})
+    assert result.exit_code == 0, result.output
+    assert "showing the latest 3 of" in result.output
+    assert "2024-T3" in result.output
+    assert "2019-T1" not in result.output
+    chosen = runner.invoke(
+        app,
+        ["indicators", str(sample), "--from", "2019", "--to", "2019", "--by", ""],
+        env={"COLUMNS": "160"},
+    )
+    assert chosen.exit_code == 0, chosen.output
+    assert "2019-T1" in chosen.output
+    assert "showing the latest" not in chosen.output

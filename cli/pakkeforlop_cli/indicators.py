@@ -26,6 +26,9 @@ from pakkeforlop.timeline import build_pathways
 
 from ._common import err_console, fail, guarded, out_console, write_table
 
+#: Periods shown in the terminal table when no --from/--to is given (files get every period).
+TERMINAL_PERIODS = 3
+
 
 class OutputFormat(StrEnum):
     """File formats of ``indicators``."""
@@ -72,14 +75,23 @@ def _counts(numerator: int | None, denominator: int | None) -> str:
     return f"{shown(numerator)} / {shown(denominator)}"
 
 
-def _render(table: IndicatorTable) -> None:
-    """Print one small table per indicator (title, target), then the provenance on stderr."""
+def _render(table: IndicatorTable, *, all_periods: bool) -> None:
+    """Print one small table per indicator (title, target), then the provenance on stderr.
+
+    Unless ``all_periods`` (the user chose a range with --from/--to), only the latest
+    :data:`TERMINAL_PERIODS` periods are shown, with a note: a terminal is for reading, files
+    (-o) carry everything.
+    """
     meta = table.metadata
     catalogue = indicator_catalogue()
     ci_label = "95 % CI" if meta.level == 0.95 else f"{meta.level:.1%} CI"
+    starts = table["period_start"].unique().sort()
+    shown: pl.DataFrame = table
+    if not all_periods and starts.len() > TERMINAL_PERIODS:
+        shown = table.filter(pl.col("period_start") >= starts[-TERMINAL_PERIODS])
     for ind in meta.indicators:
         d = catalogue.get(ind)
-        rows = table.filter(pl.col("indicator_id") == ind)
+        rows = shown.filter(pl.col("indicator_id") == ind)
         if rows.height == 0:
             continue
         target = f" · target {_fmt_pct(d.target)}" if d.target is not None else ""
@@ -129,6 +141,13 @@ def _render(table: IndicatorTable) -> None:
             cells.append(", ".join(notes))
             out.add_row(*cells)
         out_console.print(out)
+    if shown.height < table.height:
+        periods = shown["period"].unique(maintain_order=True).to_list()
+        err_console.print(
+            f"[dim]showing the latest {len(periods)} of {starts.len()} periods"
+            f" ({periods[0]} to {periods[-1]}); --from/--to to choose, -o FILE for all[/]",
+            soft_wrap=True,
+        )
     _print_provenance(table)
 
 
@@ -341,4 +360,4 @@ def indicators_command(
         typer.echo(json.dumps(table.to_dicts(), default=str, ensure_ascii=False, indent=1))
         _print_provenance(table)
     else:
-        _render(table)
+        _render(table, all_periods=date_from is not None or date_to is not None)
