@@ -713,3 +713,22 @@ def test_docs_are_generated_from_the_definitions() -> None:
     assert "not computable from national codes" in text
     assert "no recommended time for D06" in text
     assert "| D12 | first evaluation | 42 | 42 | provisional |" in text
+
+
+def test_unaligned_evaluation_care_levels_count_as_unknown() -> None:
+    # A hand-made table without care levels (unknown): the gap 1 Feb -> 20 Mar (47 days) is in
+    # time against D01's outpatient limit (56), late against the inpatient one (42). The open gap
+    # after 20 Mar is left out either way: the pathway ended 25 Mar, before it fell due.
+    rows = [
+        {
+            "pathway_type": "D01",
+            "final_decision_date": D(2023, 1, 1),
+            "final_decision_outcome": "T",
+            "evaluation_dates": [D(2023, 2, 1), D(2023, 3, 20)],
+            "evaluation_care_levels": None,
+            "end_date": D(2023, 3, 25),
+            "end_reason": "G",
+        },
+    ]
+    assert overall(rows, "evaluation_interval_in_time") == (1, 1)
+    assert overall(rows, "evaluation_interval_in_time", unknown_care_level="inpatient") == (0, 1)

@@ -45,14 +45,12 @@ __all__ = [
     "PREDICATES",
     "Block",
     "CompileContext",
+    "check_names",
+    "denominator_expr",
     "interval_columns",
     "latest_date",
     "unit_frame",
 ]
-
-#: Columns of the unit frame every indicator yields (plus the stratum columns).
-UNIT_COLUMNS: Final = ("_anchor", "_num", "_days", "_time_row")
-
 
 @dataclass(frozen=True)
 class CompileContext:
@@ -369,13 +367,19 @@ def _gap_frame(frame: pl.LazyFrame, ctx: CompileContext) -> pl.LazyFrame:
     list, so dropping them afterwards never separates an E from its successor).
     """
     dates = pl.col("evaluation_dates")
-    last = pl.col("_pos") == dates.list.len().cast(pl.Int64) - 1
+    n = dates.list.len()
+    levels = pl.col("evaluation_care_levels")
+    # care levels not aligned with the dates (a hand-made table) count as unknown
+    aligned = pl.when(levels.list.len() == n).then(levels)
+    care = aligned.otherwise(pl.lit(None, dtype=CARE_LEVEL).repeat_by(n))
+    last = pl.col("_pos") == pl.col("_n") - 1
     gaps = (
         frame.filter(pl.col("evaluation_count").fill_null(0) > 0)
         .with_columns(
             dates.alias("_eval"),
-            pl.col("evaluation_care_levels").alias("_care"),
-            pl.int_ranges(0, dates.list.len()).alias("_pos"),
+            care.alias("_care"),
+            pl.int_ranges(0, n).alias("_pos"),
+            n.cast(pl.Int64).alias("_n"),
         )
         .explode(["_eval", "_care", "_pos"])
         .with_columns(
