@@ -253,20 +253,29 @@ def indicators_command(
     by: Annotated[
         str,
         typer.Option(
-            help="Comma-separated strata: " + ", ".join(STRATUM_COLUMNS) + "; '' for none."
+            metavar="DIMS",
+            help="Comma-separated strata: " + ", ".join(STRATUM_COLUMNS) + "; '' for none.",
         ),
     ] = "pathway_type",
     date_from: Annotated[
         str | None,
-        typer.Option("--from", help="First anchor date: YYYY-MM-DD or a period (2023, 2023-T1)."),
+        typer.Option(
+            "--from",
+            metavar="DATE",
+            help="First anchor date: YYYY-MM-DD or a period (2023, 2023-T1).",
+        ),
     ] = None,
     date_to: Annotated[
         str | None,
-        typer.Option("--to", help="Last anchor date: YYYY-MM-DD or a period (its last day)."),
+        typer.Option(
+            "--to", metavar="DATE", help="Last anchor date: YYYY-MM-DD or a period (its last day)."
+        ),
     ] = None,
     indicator: Annotated[
         list[str] | None,
-        typer.Option("--indicator", help="Only this indicator (repeat, or comma-separate)."),
+        typer.Option(
+            "--indicator", metavar="ID", help="Only this indicator (repeat, or comma-separate)."
+        ),
     ] = None,
     times: Annotated[
         Path | None,
@@ -286,7 +295,9 @@ def indicators_command(
     as_of: Annotated[
         str | None,
         typer.Option(
-            "--as-of", help="Reference date YYYY-MM-DD, or a period's last day (default: latest)."
+            "--as-of",
+            metavar="DATE",
+            help="Reference date YYYY-MM-DD, or a period's last day (default: latest).",
         ),
     ] = None,
     columns: Annotated[
