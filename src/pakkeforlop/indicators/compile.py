@@ -52,6 +52,7 @@ __all__ = [
     "unit_frame",
 ]
 
+
 @dataclass(frozen=True)
 class CompileContext:
     """What compiling a definition needs beyond the definition itself.
