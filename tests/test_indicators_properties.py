@@ -8,12 +8,14 @@ not change the output; suppression never leaves a single hidden cell recoverable
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 from typing import Any
 
 import polars as pl
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from pakkeforlop import build_pathways, read_extract
 from pakkeforlop.indicators import compute_indicators
 from pakkeforlop.indicators.testing import pathway_table
 
@@ -154,3 +156,21 @@ def test_no_single_hidden_cell_is_recoverable(rows: list[dict[str, Any]], policy
     hidden = out.filter(pl.col("suppressed"))
     for col in ("value", "ci_low", "ci_high", "numerator", "meets_target", "median_days"):
         assert hidden[col].null_count() == hidden.height
+
+
+def test_row_order_of_the_extract_does_not_change_the_indicators() -> None:
+    sample = pl.read_parquet(Path(__file__).parent.parent / "sample_data" / "extract.parquet")
+    shuffled = sample.sample(fraction=1.0, shuffle=True, seed=11)
+    assert not shuffled.equals(sample)
+
+    def run(frame: pl.DataFrame) -> pl.DataFrame:
+        read = read_extract(frame)
+        timeline = build_pathways(read.events, as_of=read.info.reference_date)
+        return compute_indicators(
+            timeline.pathways,
+            by=["pathway_type", "health_region"],
+            suppress=False,
+            reference_date=read.info.reference_date,
+        )
+
+    assert run(shuffled).equals(run(sample))
