@@ -18,6 +18,7 @@ from pakkeforlop.findings import empty_findings
 from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA, PATHWAY_SCHEMA
 from pakkeforlop.timeline.assign import (
     ASSIGNMENT,
+    GROUP,
     assign_instances,
     hash_collision,
     order_events,
@@ -45,6 +46,51 @@ class Timeline(NamedTuple):
     """One row per input registration: ``source_file``, ``source_row``, ``patient_id``,
     ``pathway_key`` (null unless assigned), ``assignment`` (assigned / orphan / ambiguous /
     excluded: no patient, institution, date or event to place it by) and ``orphan_rule``."""
+
+
+#: Strata carried from the registrations to the pathway (domain/extract-and-timeline.md §2).
+_STRATA = (
+    "health_trust",
+    "health_region",
+    "municipality",
+    "residence_trust",
+    "residence_region",
+    "sex",
+)
+
+
+def _with_identity(
+    milestones: pl.DataFrame, rows: pl.DataFrame, numbered: pl.LazyFrame
+) -> pl.LazyFrame:
+    """Add identifiers, strata and source position, looked up from each instance's start row.
+
+    A stratum missing on the start row is taken from the first registration of the pathway
+    that has it; only those pathways' rows are looked up.
+    """
+    looked_up = numbered.select(
+        "_row",
+        *GROUP,
+        *_STRATA,
+        pl.col("source_file").alias("_start_file"),
+        pl.col("source_row").alias("_start_row"),
+    )
+    with_ids = (
+        milestones.lazy().join(looked_up, left_on="_a_row", right_on="_row", how="left").collect()
+    )
+    lacking = with_ids.filter(pl.any_horizontal(pl.col(s).is_null() for s in _STRATA))
+    if lacking.height:
+        fallback = (
+            rows.lazy()
+            .join(lacking.lazy().select(INSTANCE), on=INSTANCE, how="semi")
+            .select(INSTANCE, "_pos", "_row")
+            .join(numbered.select("_row", *_STRATA), on="_row")
+            .sort("_pos")
+            .group_by(INSTANCE)
+            .agg(pl.col(s).drop_nulls().first() for s in _STRATA)
+            .collect()
+        )
+        with_ids = with_ids.update(fallback, on=INSTANCE, how="left")
+    return with_ids.lazy()
 
 
 def _settle(instances: pl.LazyFrame) -> pl.LazyFrame:
@@ -186,25 +232,43 @@ def build_pathways(
     if as_of is None:
         latest = ordered.filter(pl.col("_usable"))["event_date"].max()
         as_of = latest if isinstance(latest, dt.date) else dt.date.today()
-    # rechunk: polars 2.1's streaming engine panics formatting strings of multi-chunk frames
-    assigned_all = assign_instances(ordered).rechunk()
+    assigned_all = assign_instances(ordered)
+    del ordered
 
     rows = with_running_counts(
         assigned_all.lazy().filter(pl.col("assignment") == "assigned")
     ).collect()
-    instances = _chains(_settle(aggregate_instances(rows.lazy()))).collect().rechunk()
+    numbered = lf.with_row_index("_row")
+    milestones = aggregate_instances(rows.lazy()).collect()
+    # rechunk: polars 2.1's streaming engine panics formatting strings of multi-chunk frames
+    instances = _chains(_settle(_with_identity(milestones, rows, numbered))).collect().rechunk()
     keys = instances.lazy().select(INSTANCE, "pathway_key")
+
+    def enrich(flagged: pl.LazyFrame) -> pl.LazyFrame:
+        looked_up = numbered.select(
+            "_row", "source_file", "source_row", "patient_id", "institution_id", "code"
+        )
+        enriched = flagged.join(looked_up, on="_row", how="left")
+        if INSTANCE in flagged.collect_schema().names():
+            enriched = enriched.join(keys, on=INSTANCE, how="left")
+        return enriched
 
     findings = pl.concat(
         [
             empty_findings().lazy(),
-            *registration_findings(rows.lazy(), keys),
-            orphan_findings(assigned_all.lazy().filter(pl.col("orphan_rule").is_not_null())),
+            *registration_findings(rows.lazy(), enrich),
+            # an orphan belongs to no pathway: no pathway key
+            orphan_findings(
+                enrich(
+                    assigned_all.lazy().filter(pl.col("orphan_rule").is_not_null()).drop(INSTANCE)
+                )
+            ),
             *pathway_findings(instances.lazy()),
             parallel_findings(instances.lazy(), as_of),
-            type_validity_findings(rows.lazy(), keys, cat),
+            type_validity_findings(rows.lazy(), enrich, cat),
         ]
     ).collect()
+    del rows
 
     per_pathway = (
         findings.lazy()
@@ -220,8 +284,11 @@ def build_pathways(
         .sort("pathway_key")
         .collect()
     )
+    # what became of each registration: computed only when a caller collects it
     assignments = (
         assigned_all.lazy()
+        .select("_row", INSTANCE, "assignment", "orphan_rule")
+        .join(numbered.select("_row", "source_file", "source_row", "patient_id"), on="_row")
         .join(keys, on=INSTANCE, how="left")
         .select(
             "source_file",
@@ -232,10 +299,9 @@ def build_pathways(
             "orphan_rule",
         )
         .sort("source_file", "source_row", nulls_last=True)
-        .collect()
     )
     return Timeline(
         pathways=pathways.lazy(),
         findings=findings.select(list(FINDINGS_SCHEMA.names())).lazy(),
-        assignments=assignments.lazy(),
+        assignments=assignments,
     )

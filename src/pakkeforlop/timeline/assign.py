@@ -15,7 +15,15 @@ import polars as pl
 
 from pakkeforlop.schema import PATHWAY_TYPE
 
-__all__ = ["ASSIGNMENT", "GROUP", "GROUP_ID", "assign_instances", "hash_collision", "order_events"]
+__all__ = [
+    "ASSIGNMENT",
+    "GROUP",
+    "GROUP_ID",
+    "NARROW",
+    "assign_instances",
+    "hash_collision",
+    "order_events",
+]
 
 #: What became of each registration.
 ASSIGNMENT: Final = pl.Enum(["assigned", "orphan", "ambiguous", "excluded"])
@@ -55,19 +63,33 @@ def _order_key() -> pl.Expr:
     return days * 2**48 + event * 2**44 + ptype * 2**40 + outcome * 2**34 + row
 
 
+#: The event columns the timeline works on; everything else (identifiers, strata, source) is
+#: looked up by row number for the few rows that need it, so sorting and grouping stay narrow.
+NARROW: Final = (
+    "event",
+    "pathway_type",
+    "outcome",
+    "event_date",
+    "care_level",
+    "age",
+    "birth_year",
+)
+
+
 def order_events(events: pl.LazyFrame, *, exact: bool = False) -> pl.LazyFrame:
-    """Order registrations by group, date and the fixed same-day event order (rule 2).
+    """The narrow event table, ordered by group, date and the fixed same-day order (rule 2).
 
     Groups are ordered by a 64-bit hash of (patient, institution, pathway id) and rows within a
     group by a packed integer key (date, event order, type, outcome, source row), so the order —
-    and everything built on it — does not depend on the row order of the input. Adds ``_pos``,
-    the row's position, ``_gid``, the group's number, and ``_usable``: whether the row has what
-    assignment needs (patient, institution, date, event).
+    and everything built on it — does not depend on the row order of the input. Only the
+    :data:`NARROW` columns are kept, with ``_row`` (the row number in ``events``, to look the rest
+    up), ``_pos`` (position in this order), ``_gid`` (the group's number), ``_usable`` (whether
+    the row has what assignment needs: patient, institution, date, event) and the hashes.
 
     Args:
         events: The canonical event table.
         exact: Order groups by their values instead of their hash: slower, and only needed in
-            the (about one in 10^12 per pair) case that two groups share a hash — see
+            the (about one in 10^19 per pair) case that two groups share a hash — see
             :func:`hash_collision`.
     """
     usable = pl.all_horizontal(
@@ -76,9 +98,19 @@ def order_events(events: pl.LazyFrame, *, exact: bool = False) -> pl.LazyFrame:
         pl.col("event_date").is_not_null(),
         pl.col("event").is_not_null(),
     )
+    group = pl.struct(*GROUP)
     group_key = [*GROUP] if exact else ["_g"]
     return (
-        events.with_columns(_usable=usable, _g=pl.struct(*GROUP).hash(seed=0), _o=_order_key())
+        events.with_row_index("_row")
+        .select(
+            "_row",
+            *NARROW,
+            *(GROUP if exact else ()),
+            _usable=usable,
+            _g=group.hash(seed=0),
+            _g2=group.hash(seed=1),
+            _o=_order_key(),
+        )
         .sort([*group_key, "_o"], nulls_last=True)
         .with_row_index("_pos")
         .with_columns(
@@ -92,9 +124,12 @@ def order_events(events: pl.LazyFrame, *, exact: bool = False) -> pl.LazyFrame:
 
 
 def hash_collision(ordered: pl.DataFrame) -> bool:
-    """Whether two different groups share a hash (their rows would interleave)."""
-    changed = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in GROUP)
-    return bool(ordered.select((changed & (pl.col("_g") == pl.col("_g").shift(1))).any()).item())
+    """Whether two different groups share a hash (their rows would interleave).
+
+    A second, independently seeded hash must agree within every run of equal first hashes.
+    """
+    clash = (pl.col("_g") == pl.col("_g").shift(1)) & (pl.col("_g2") != pl.col("_g2").shift(1))
+    return bool(ordered.select(clash.any()).item())
 
 
 def _typed_instances(frame: pl.LazyFrame) -> pl.LazyFrame:

@@ -8,6 +8,7 @@ start (A) row, so every finding points at a line the user can open.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 import polars as pl
 
@@ -22,6 +23,10 @@ __all__ = [
     "type_validity_findings",
 ]
 
+#: Adds what the narrow timeline rows lack (file, row, patient, institution, code, pathway key)
+#: to a frame of flagged rows, by their ``_row`` and ``_ikey``.
+Enrich = Callable[[pl.LazyFrame], pl.LazyFrame]
+
 _ev = pl.col("event")
 _where = pl.format("{} row {}", pl.col("source_file"), pl.col("source_row"))
 
@@ -30,8 +35,12 @@ def _msg(text: str, *cols: str | pl.Expr) -> pl.Expr:
     return pl.format("{}: " + text, _where, *cols)
 
 
-def registration_findings(rows: pl.LazyFrame, keys: pl.LazyFrame) -> list[pl.LazyFrame]:
-    """208, 211, 221, 222, 223 and the decision-count rules, on rows with running counts."""
+def registration_findings(rows: pl.LazyFrame, enrich: Enrich) -> list[pl.LazyFrame]:
+    """208, 211, 221, 222, 223 and the decision-count rules, on rows with running counts.
+
+    The flagged rows (few) are gathered first and enriched once, so the wide event table is
+    joined a single time whatever the number of rules.
+    """
     c_before = pl.col("_c_before")
     m_before = pl.col("_m_before")
     direct = (c_before == 0) & pl.col("outcome").is_in(["P", "T"])
@@ -87,15 +96,22 @@ def registration_findings(rows: pl.LazyFrame, keys: pl.LazyFrame) -> list[pl.Laz
             ),
         ),
     ]
+    flagged = pl.concat(
+        [
+            rows.filter(cond).with_columns(pl.lit(rule_id).alias("_rule"))
+            for rule_id, cond, _ in checks
+        ]
+    ).collect()
+    enriched = enrich(flagged.lazy())
     return [
         finding_rows(
-            rows.filter(cond).join(keys, on="_ikey", how="left"),
+            enriched.filter(pl.col("_rule") == rule_id),
             rule_id,
             message,
             column="event",
             value=pl.col("code"),
         )
-        for rule_id, cond, message in checks
+        for rule_id, _, message in checks
     ]
 
 
@@ -242,7 +258,7 @@ def parallel_findings(instances: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
 
 
 def type_validity_findings(
-    rows: pl.LazyFrame, keys: pl.LazyFrame, catalogue: Catalogue
+    rows: pl.LazyFrame, enrich: Enrich, catalogue: Catalogue
 ) -> pl.LazyFrame:
     """Registrations whose type the timeline supplied (split layout) but which it does not allow.
 
@@ -260,8 +276,9 @@ def type_validity_findings(
     bad = (
         filled.join(valid, on=["_type", "event", "outcome"], how="left", nulls_equal=True)
         .filter(pl.col("_valid").is_null())
-        .join(keys, on="_ikey", how="left")
+        .collect()
     )
+    bad_rows = enrich(bad.lazy())
     message = _msg(
         "event {}{} is not valid for pathway type {} (the type of the pathway it joins)",
         pl.col("event"),
@@ -269,7 +286,7 @@ def type_validity_findings(
         pl.col("_type"),
     )
     return finding_rows(
-        bad,
+        bad_rows,
         "code_invalid_for_type",
         message,
         column="event",

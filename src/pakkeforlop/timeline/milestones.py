@@ -11,7 +11,7 @@ from typing import Final
 import polars as pl
 
 from pakkeforlop.schema import AGE_GROUPS, PATHWAY_SCHEMA
-from pakkeforlop.timeline.assign import GROUP, GROUP_ID
+from pakkeforlop.timeline.assign import GROUP_ID
 
 __all__ = ["INSTANCE", "age_group", "aggregate_instances", "with_running_counts"]
 
@@ -65,32 +65,23 @@ def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
     """Collapse the assigned rows (with running counts) to one row per instance.
 
     Returns the instance keys plus every milestone of :data:`~pakkeforlop.schema.PATHWAY_SCHEMA`
-    that can be read off its own registrations, and the source position of its start (A) row.
-    Status, end of superseded instances, keys and chains are settled by the caller.
+    that can be read off its own registrations, and the row number of its start (A) in the event
+    table (``_a_row``), by which the caller looks up identifiers and strata. Status, end of
+    superseded instances, keys and chains are settled by the caller.
     """
     final_c = (_ev == "C") & (_oc.fill_null("") != "U")
     after_detox = (pl.col("_d_before") > 0) & ~_ev.is_in(_NOT_TREATMENT)
     is_a = _ev == "A"
-    strata = (
-        "health_trust",
-        "health_region",
-        "municipality",
-        "residence_trust",
-        "residence_region",
-        "sex",
-    )
     first_c_pos = _first("_pos", _ev == "C")
     first_m_pos = _first("_pos", _ev == "M")
     return (
         assigned.group_by(INSTANCE)
         .agg(
-            *(pl.col(c).first() for c in (*GROUP, GROUP_ID, "_tkey", "_type", "_k")),
-            *(pl.col(s).drop_nulls().first().alias(s) for s in strata),
+            *(pl.col(c).first() for c in (GROUP_ID, "_tkey", "_type", "_k")),
             _age_a=_first("age", is_a),
             _birth_year=pl.col("birth_year").drop_nulls().first(),
             start_date=_first("event_date", is_a),
-            _start_file=_first("source_file", is_a),
-            _start_row=_first("source_row", is_a),
+            _a_row=_first("_row", is_a),
             _start_pos=_first("_pos", is_a),
             first_attendance_date=_first("event_date", _ev == "M"),
             first_decision_date=_first("event_date", _ev == "C"),
