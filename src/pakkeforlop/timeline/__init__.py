@@ -93,9 +93,23 @@ def _with_identity(
     return with_ids.lazy()
 
 
-def _settle(instances: pl.LazyFrame) -> pl.LazyFrame:
-    """Status, end of superseded instances (rule 5) and stable keys."""
-    by_type = "_tkey"
+def _same_as_previous(*columns: str) -> pl.Expr:
+    return pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift(1)) for c in columns)
+
+
+def _run_index(*columns: str) -> pl.Expr:
+    """0, 1, 2, ... within runs of equal values in a sorted frame (no window needed)."""
+    index = pl.int_range(pl.len())
+    start = pl.when(~_same_as_previous(*columns)).then(index).forward_fill()
+    return index - start
+
+
+def _settle(instances: pl.DataFrame) -> pl.LazyFrame:
+    """Status, end of superseded instances (rule 5) and stable keys.
+
+    Instances come sorted by group, type and start number, so "the next start of this type" and
+    "the n-th instance with this key" are read off neighbouring rows.
+    """
     key = (
         pl.when(pl.col("pathway_id").is_not_null())
         .then(pl.col("pathway_id"))
@@ -111,10 +125,22 @@ def _settle(instances: pl.LazyFrame) -> pl.LazyFrame:
             )
         )
     )
+    same_type = _same_as_previous("_tkey").shift(-1).fill_null(False)
+    # equal keys: two starts of one type on one day in a group (adjacent), or a given pathway id
+    # shared by several groups (rare; only then is a window over the id needed)
+    shared_ids = instances["pathway_id"].null_count() < instances.height
+    dup = _run_index("_tkey", "start_date")
+    if shared_ids:
+        dup = (
+            pl.when(pl.col("pathway_id").is_null())
+            .then(dup)
+            .otherwise(pl.int_range(pl.len()).over("pathway_id"))
+        )
     return (
-        instances.sort(INSTANCE)
+        instances.lazy()
+        .sort(INSTANCE)
         .with_columns(
-            _next_start=pl.col("start_date").shift(-1).over(by_type),
+            _next_start=pl.when(same_type).then(pl.col("start_date").shift(-1)),
             pathway_type=pl.col("_type"),
         )
         .with_columns(
@@ -130,8 +156,8 @@ def _settle(instances: pl.LazyFrame) -> pl.LazyFrame:
             .then(pl.col("_next_start") - pl.duration(days=1))
             .otherwise(pl.col("end_date")),
             _key=key,
+            _dup=dup,
         )
-        .with_columns(_dup=pl.int_range(pl.len()).over("_key"))
         .with_columns(
             pathway_key=pl.when(pl.col("_dup") == 0)
             .then(pl.col("_key"))
@@ -144,21 +170,26 @@ def _chains(instances: pl.LazyFrame) -> pl.LazyFrame:
     """Link transfers into chains (``chain_id``), named after the chain's first instance.
 
     A transfer is an end X-O followed by a new start of the same type at another institution on
-    or after that end.
+    or after that end. Instances are ordered by a hash of the patient, type and start; the
+    patient itself is compared too, so a hash collision cannot link two patients.
     """
-    ordered = instances.sort(["patient_id", "pathway_type", "start_date", "pathway_key"])
-    by = ["patient_id", "pathway_type"]
+    ordered = instances.with_columns(_p=pl.col("patient_id").hash(seed=0)).sort(
+        ["_p", "_type", "start_date", INSTANCE]
+    )
+    same = _same_as_previous("_p", "patient_id", "_type")
     continues = (
-        (pl.col("end_reason").shift(1).over(by) == "O")
-        & (pl.col("institution_id").shift(1).over(by) != pl.col("institution_id"))
-        & (pl.col("start_date") >= pl.col("end_date").shift(1).over(by))
+        same
+        & (pl.col("end_reason").shift(1) == "O")
+        & (pl.col("institution_id").shift(1) != pl.col("institution_id"))
+        & (pl.col("start_date") >= pl.col("end_date").shift(1))
     ).fill_null(False)
+    # a continuation always follows an instance of the same patient and type, so filling
+    # forward over the whole sorted table stays within the chain
     return ordered.with_columns(
         chain_id=pl.when(continues)
         .then(pl.lit(None, dtype=pl.String))
         .otherwise(pl.col("pathway_key"))
         .forward_fill()
-        .over(by)
     )
 
 
@@ -241,7 +272,8 @@ def build_pathways(
     numbered = lf.with_row_index("_row")
     milestones = aggregate_instances(rows.lazy()).collect()
     # rechunk: polars 2.1's streaming engine panics formatting strings of multi-chunk frames
-    instances = _chains(_settle(_with_identity(milestones, rows, numbered))).collect().rechunk()
+    identified = _with_identity(milestones, rows, numbered).collect()
+    instances = _chains(_settle(identified)).collect().rechunk()
     keys = instances.lazy().select(INSTANCE, "pathway_key")
 
     def enrich(flagged: pl.LazyFrame) -> pl.LazyFrame:
