@@ -6,7 +6,7 @@ Registry extracts of *pakkeforløp / nasjonale pasientforløp for psykisk helse 
 2. :func:`build_pathways`: events → one row per pathway instance (+ timeline findings);
 3. :func:`compute_indicators`: pathways → the long indicator table (:func:`compare_areas`
    compares areas of residence);
-4. ``validate``: every stage's findings gathered into one report.
+4. :func:`validate`: every stage's findings gathered into one report (exit decision for CI).
 
 Each stage is a public function a notebook can call on its own.
 """
@@ -33,6 +33,7 @@ from pakkeforlop.indicators import (
 )
 from pakkeforlop.io.read import Extract, LazyExtract, ReadInfo, read_extract, scan_extract
 from pakkeforlop.timeline import Timeline, build_pathways
+from pakkeforlop.validate import ValidationReport, validate, validate_events
 
 try:
     __version__ = version("pakkeforlop")
@@ -53,6 +54,7 @@ __all__ = [
     "ReadInfo",
     "Rule",
     "Timeline",
+    "ValidationReport",
     "__version__",
     "build_pathways",
     "compare_areas",
@@ -62,4 +64,6 @@ __all__ = [
     "read_extract",
     "rules",
     "scan_extract",
+    "validate",
+    "validate_events",
 ]
