@@ -72,6 +72,19 @@ def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
     final_c = (_ev == "C") & (_oc.fill_null("") != "U")
     after_detox = (pl.col("_d_before") > 0) & ~_ev.is_in(_NOT_TREATMENT)
     is_a = _ev == "A"
+    evaluations = (
+        assigned.filter(_ev == "E")
+        .group_by(INSTANCE)
+        .agg(evaluation_dates=_date, evaluation_care_levels=pl.col("care_level"))
+    )
+    activities = (
+        assigned.filter((_ev == "U") & _oc.is_not_null())
+        .select(INSTANCE, "outcome")
+        .unique()
+        .sort(INSTANCE, "outcome")
+        .group_by(INSTANCE)
+        .agg(activity_outcomes=_oc)
+    )
     first_c_pos = _first("_pos", _ev == "C")
     first_m_pos = _first("_pos", _ev == "M")
     return (
@@ -94,15 +107,12 @@ def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
             detox_end_date=_first("event_date", _ev == "D"),
             treatment_start_date=_first("event_date", after_detox),
             treatment_start_care_level=_first("care_level", after_detox),
-            evaluation_dates=_date.filter(_ev == "E"),
-            evaluation_care_levels=pl.col("care_level").filter(_ev == "E"),
             evaluation_count=(_ev == "E").sum().cast(pl.UInt32),
             first_evaluation_date=_first("event_date", _ev == "E"),
             plan_date=_first("event_date", (_ev == "U") & (_oc == "U")),
             information_date=_first("event_date", (_ev == "U") & (_oc == "B")),
             feedback_tool=((_ev == "U") & (_oc == "F")).any(),
             standard_tool=((_ev == "U") & (_oc == "V")).any(),
-            activity_outcomes=_oc.filter(_ev == "U").drop_nulls().unique().sort(),
             collaboration=pl.when(((_ev == "S") & (_oc == "M")).any())
             .then(pl.lit("M"))
             .when(((_ev == "S") & (_oc == "I")).any())
@@ -114,6 +124,15 @@ def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
             end_reason=_first("outcome", _ev == "X"),
             care_level=_first("care_level", final_c),
             event_count=pl.len().cast(pl.UInt32),
+        )
+        # list milestones from the few rows that feed them (far cheaper than filtering lists
+        # inside the main aggregation)
+        .join(evaluations, on=INSTANCE, how="left")
+        .join(activities, on=INSTANCE, how="left")
+        .with_columns(
+            pl.col("evaluation_dates").fill_null([]),
+            pl.col("evaluation_care_levels").fill_null([]),
+            pl.col("activity_outcomes").fill_null([]),
         )
         .with_columns(
             age_at_start=pl.coalesce(
