@@ -137,6 +137,55 @@ def git_state() -> str:
     return head
 
 
+# --- which pakkeforlop is measured -----------------------------------------------------------
+
+# The environment of the measured processes: PYTHONPATH pointing at a snapshot of src/ and cli/
+# at one commit (see use_snapshot), or None for the working tree the venv's editable install sees.
+MEASURED_ENV: dict[str, str] | None = None
+CLI_LAUNCH = "from pakkeforlop_cli.main import app; app(prog_name='pakkeforlop')"
+
+
+def use_snapshot(rev: str, cache: Path) -> str:
+    """Measure pakkeforlop as committed at ``rev``: ``git archive`` of src/ and cli/, cached.
+
+    Others may be editing the working tree during a long run; a snapshot keeps every row of the
+    table on one version, and names it. Returns the commit's short hash.
+    """
+    global MEASURED_ENV  # noqa: PLW0603 - set once, before any measurement
+    sha = subprocess.run(
+        ["git", "rev-parse", "--verify", f"{rev}^{{commit}}"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout.strip()
+    target = cache / f"code-{sha[:12]}"
+    if not target.exists():
+        partial = cache / f"code-{sha[:12]}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir(parents=True)
+        archive = subprocess.run(
+            ["git", "archive", "--format=tar", sha, "src", "cli"],
+            cwd=ROOT,
+            capture_output=True,
+            check=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(partial)], input=archive, check=True)
+        partial.replace(target)
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join([str(target / "src"), str(target / "cli")])
+    MEASURED_ENV = env
+    return sha[:10]
+
+
+def cli() -> list[str]:
+    """The ``pakkeforlop`` command of the measured version."""
+    if MEASURED_ENV is not None:
+        return [sys.executable, "-c", CLI_LAUNCH]
+    found = shutil.which("pakkeforlop", path=str(Path(sys.executable).parent))
+    return [found or "pakkeforlop"]
+
+
 # --- data -------------------------------------------------------------------------------------
 
 
@@ -211,7 +260,12 @@ def run_measured(
     with log.open("w") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(
-            cmd, stdout=out, stderr=subprocess.STDOUT, cwd=ROOT, start_new_session=True
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            cwd=ROOT,
+            env=MEASURED_ENV,
+            start_new_session=True,
         )
         deadline = started + timeout
         try:
@@ -234,10 +288,17 @@ def run_measured(
     scale = 1024 * 1024 if sys.platform == "darwin" else 1024
     peak_mb = usage.ru_maxrss / scale
     cpu = usage.ru_utime + usage.ru_stime
-    tail = " ".join(log.read_text(errors="replace").strip().splitlines()[-3:])[-300:]
+    tail = last_error(log.read_text(errors="replace"))
     if proc.returncode in ok_codes:
         return "ok", wall, cpu, peak_mb, tail
     return f"failed (exit {proc.returncode})", wall, cpu, peak_mb, tail
+
+
+def last_error(output: str) -> str:
+    """The line of a failed command's output that names the error (else its last line)."""
+    lines = [line.strip() for line in output.strip().splitlines() if line.strip()]
+    named = [line for line in lines if "Error" in line or line.lower().startswith("error")]
+    return (named or lines or [""])[-1][:300]
 
 
 def count_rows(path: Path) -> int | None:
@@ -249,17 +310,16 @@ def count_rows(path: Path) -> int | None:
 
 
 def command_for(key: str, extract: Path, out_dir: Path) -> tuple[list[str], Path, tuple[int, ...]]:
-    cli = shutil.which("pakkeforlop", path=str(Path(sys.executable).parent)) or "pakkeforlop"
     py = sys.executable
     if key == "a":
         out = out_dir / "a_indicators.parquet"
-        return [cli, "indicators", str(extract), "-o", str(out)], out, (0,)
+        return [*cli(), "indicators", str(extract), "-o", str(out)], out, (0,)
     if key == "b":
         out = out_dir / "b_findings.csv"
-        return [cli, "validate", str(extract), "--report", str(out)], out, (0, 1)
+        return [*cli(), "validate", str(extract), "--report", str(out)], out, (0, 1)
     if key == "f":
         out = out_dir / "f_assessment.parquet"
-        cmd = [cli, "indicators", str(extract), "-o", str(out)]
+        cmd = [*cli(), "indicators", str(extract), "-o", str(out)]
         cmd += ["--indicator", "assessment_in_time", "--by", "", "--no-suppress"]
         return cmd, out, (0,)
     kind = {"c": "lower-bound", "d": "pandas", "e": "duckdb"}[key]
@@ -500,18 +560,26 @@ def targets_section(all_results: dict[float, dict[str, Result]]) -> str:
 
 def startup_costs(out_dir: Path) -> str:
     """Wall time of starting the processes alone, to read the small sizes by."""
-    cli = shutil.which("pakkeforlop", path=str(Path(sys.executable).parent)) or "pakkeforlop"
     parts = []
     for name, cmd in (
         ("python + import polars", [sys.executable, "-c", "import polars"]),
-        ("pakkeforlop --help", [cli, "--help"]),
+        ("pakkeforlop --help", [*cli(), "--help"]),
     ):
         status, wall, _, _, _ = run_measured(cmd, 60, out_dir / "startup.log")
         parts.append(f"{name} {wall:.2f} s" if status == "ok" else f"{name} {status}")
     return ", ".join(parts)
 
 
-def machine_section(load_start: tuple, load_end: tuple, started: dt.datetime, startup: str) -> str:
+def machine_section(
+    load_start: tuple, load_end: tuple, started: dt.datetime, startup: str, git_start: str
+) -> str:
+    git_end = git_state() if MEASURED_ENV is None else git_start
+    code = git_start
+    if git_end != git_start:
+        code += (
+            f" at the start, **{git_end} at the end: pakkeforlop changed during the run, so "
+            "its rows may come from different versions**"
+        )
     mem = meminfo_mb("MemTotal")
     avail = meminfo_mb("MemAvailable")
     return "\n".join(
@@ -532,7 +600,7 @@ def machine_section(load_start: tuple, load_end: tuple, started: dt.datetime, st
             f"- Python {platform.python_version()}, polars {version_of('polars')}, "
             f"pandas {version_of('pandas')}, duckdb {version_of('duckdb')}, "
             f"pyarrow {version_of('pyarrow')}, pakkeforlop {version_of('pakkeforlop')} "
-            f"(git {git_state()})",
+            f"({code})",
             f"- Process start-up alone (included in every wall time): {startup}",
             f"- Run: {started:%Y-%m-%d %H:%M} (local time), `{' '.join(sys.argv)}`",
         ]
@@ -546,6 +614,7 @@ def write_results(
     load_start: tuple,
     started: dt.datetime,
     startup: str,
+    git_start: str,
     profile_text: str | None,
 ) -> None:
     covered = ", ".join(size_label(s) for s in all_results)
@@ -556,7 +625,7 @@ def write_results(
         "registrations.** One process per measurement; wall time includes interpreter start and "
         "imports; peak memory is the process's maximum resident set size.",
         "",
-        machine_section(load_start, load_averages(), started, startup),
+        machine_section(load_start, load_averages(), started, startup, git_start),
         "",
         "## What is measured",
         "",
@@ -647,6 +716,12 @@ def main(argv: list[str] | None = None) -> int:
         help="skip a measurement whose peak, extrapolated from the smaller sizes, exceeds this "
         "share of the memory available when it would start (default 0.85)",
     )
+    parser.add_argument(
+        "--code",
+        default="HEAD",
+        help="pakkeforlop version to measure: a git revision (default HEAD: a snapshot of the "
+        "committed src/ and cli/, unaffected by edits during the run) or 'worktree'",
+    )
     parser.add_argument("--profile", action="store_true", help="profile (a) at the largest size")
     parser.add_argument("--results", type=Path, default=HERE / "RESULTS.md")
     args = parser.parse_args(argv)
@@ -661,6 +736,10 @@ def main(argv: list[str] | None = None) -> int:
     load_start = load_averages()
     fingerprint = synth_fingerprint()
     (args.cache / "out").mkdir(exist_ok=True)
+    if args.code == "worktree":
+        git_start = f"working tree at git {git_state()}"
+    else:
+        git_start = f"git {use_snapshot(args.code, args.cache)} (snapshot of {args.code})"
     startup = startup_costs(args.cache / "out")
 
     all_results: dict[float, dict[str, Result]] = {}
@@ -699,7 +778,9 @@ def main(argv: list[str] | None = None) -> int:
         all_results[size_m] = results
         sections.append(size_section(size_m, info, results, agreement(out_dir)))
         # write after every size, so a long run leaves a result behind when stopped
-        write_results(args.results, sections, all_results, load_start, started, startup, None)
+        write_results(
+            args.results, sections, all_results, load_start, started, startup, git_start, None
+        )
     profile_text = None
     # profile at the largest size where (a) itself ran: it needs as much memory as (a)
     profiled = [size_m for size_m, r in all_results.items() if r.get("a", Result("a", "")).ok]
@@ -709,7 +790,9 @@ def main(argv: list[str] | None = None) -> int:
         profile_text = run_profile(extract, args.cache / "out", args.timeout)
     elif args.profile:
         profile_text = "## Profile of (a)\n\nNot run: (a) did not complete at any size."
-    write_results(args.results, sections, all_results, load_start, started, startup, profile_text)
+    write_results(
+        args.results, sections, all_results, load_start, started, startup, git_start, profile_text
+    )
     print(f"wrote {args.results}")
     return 0
 
