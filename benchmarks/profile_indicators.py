@@ -7,8 +7,9 @@ in between can cost a little more than the CLI's single lazy plan; it is a profi
 measurement.
 
 Polars 2 removed ``LazyFrame.profile`` (no per-node timings from the streaming engine), so
-with ``--collects`` the script also wraps ``LazyFrame.collect`` and reports the wall time spent
-in each call site in pakkeforlop (file:line), the slowest first: the plans that dominate.
+with ``--collects`` the script also wraps ``LazyFrame.collect`` and ``pl.collect_all`` and
+reports the wall time spent in each call site in pakkeforlop (file:line), the slowest first:
+the plans that dominate.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ import os
 import resource
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import polars as pl
@@ -32,12 +34,14 @@ def _peak_mb() -> float:
 
 
 class CollectTimer:
-    """Wall time per ``LazyFrame.collect`` call site in pakkeforlop (file:line)."""
+    """Wall time per ``LazyFrame.collect`` / ``pl.collect_all`` call site in pakkeforlop."""
 
     def __init__(self) -> None:
         self.seconds: dict[str, float] = {}
         self.calls: dict[str, int] = {}
-        self._original = pl.LazyFrame.collect
+        self._collect = pl.LazyFrame.collect
+        self._collect_all = pl.collect_all
+        self._depth = 0
 
     def _site(self) -> str:
         frame = sys._getframe(2)
@@ -49,25 +53,31 @@ class CollectTimer:
             frame = frame.f_back
         return "elsewhere"
 
-    def __enter__(self) -> CollectTimer:
-        original = self._original
-        timer = self
-
-        def timed(lf: pl.LazyFrame, *args: object, **kwargs: object) -> object:
-            site = timer._site()
+    def _timed(self, original: Callable[..., object]) -> Callable[..., object]:
+        def timed(*args: object, **kwargs: object) -> object:
+            if self._depth:  # only the outermost call counts
+                return original(*args, **kwargs)
+            site = self._site()
+            self._depth += 1
             started = time.perf_counter()
             try:
-                return original(lf, *args, **kwargs)
+                return original(*args, **kwargs)
             finally:
+                self._depth -= 1
                 took = time.perf_counter() - started
-                timer.seconds[site] = timer.seconds.get(site, 0.0) + took
-                timer.calls[site] = timer.calls.get(site, 0) + 1
+                self.seconds[site] = self.seconds.get(site, 0.0) + took
+                self.calls[site] = self.calls.get(site, 0) + 1
 
-        pl.LazyFrame.collect = timed  # type: ignore[method-assign]
+        return timed
+
+    def __enter__(self) -> CollectTimer:
+        pl.LazyFrame.collect = self._timed(self._collect)  # type: ignore[method-assign]
+        pl.collect_all = self._timed(self._collect_all)  # type: ignore[assignment]
         return self
 
     def __exit__(self, *exc: object) -> None:
-        pl.LazyFrame.collect = self._original  # type: ignore[method-assign]
+        pl.LazyFrame.collect = self._collect  # type: ignore[method-assign]
+        pl.collect_all = self._collect_all
 
     def slowest(self, n: int = 12) -> list[dict[str, object]]:
         ranked = sorted(self.seconds.items(), key=lambda kv: -kv[1])[:n]
