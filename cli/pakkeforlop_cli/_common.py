@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import ParamSpec, TypeVar
+from typing import Annotated, ParamSpec, TypeVar
 
 import polars as pl
 import typer
@@ -20,6 +21,32 @@ R = TypeVar("R")
 
 #: Exit code for unreadable input or wrong arguments (documented in README and --help).
 EXIT_USAGE = 2
+
+# Options every command that reads an extract shares (one definition, one help text).
+ColumnsOption = Annotated[
+    Path | None,
+    typer.Option("--columns", help="Column mapping TOML for names the built-in aliases miss."),
+]
+EditionOption = Annotated[
+    str, typer.Option("--edition", help="Code catalogue edition: 2019 or 2024.")
+]
+ExtensionOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--extension",
+        help="Catalogue extension TOML with local codes"
+        " (see sample_data/catalogue_extension.toml).",
+    ),
+]
+AsOfOption = Annotated[
+    dt.datetime | None,
+    typer.Option(
+        "--as-of",
+        formats=["%Y-%m-%d"],
+        help="Reference date of the extract (default: the latest event date).",
+    ),
+]
+
 
 err_console = Console(stderr=True, highlight=False)
 out_console = Console(highlight=False)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +9,14 @@ import typer
 
 from pakkeforlop.codes import DEFAULT_EDITION
 
-from ._common import fail, guarded
+from ._common import (
+    AsOfOption,
+    ColumnsOption,
+    EditionOption,
+    ExtensionOption,
+    fail,
+    guarded,
+)
 
 _EXTRA_HINT = "pakkeforlop report needs the report extra: pip install 'pakkeforlop[report]'"
 
@@ -56,23 +62,10 @@ def report_command(
     policy: Annotated[
         str, typer.Option(help="Small-cell suppression policy: nki (default) or npr.")
     ] = "nki",
-    as_of: Annotated[
-        dt.datetime | None,
-        typer.Option(
-            "--as-of",
-            formats=["%Y-%m-%d"],
-            help="Reference date (default: the latest event date).",
-        ),
-    ] = None,
-    columns: Annotated[
-        Path | None, typer.Option(help="Column mapping TOML for names the aliases do not cover.")
-    ] = None,
-    edition: Annotated[str, typer.Option(help="Code catalogue edition: 2019 or 2024.")] = (
-        DEFAULT_EDITION
-    ),
-    extension: Annotated[
-        Path | None, typer.Option(help="Catalogue extension TOML with local codes.")
-    ] = None,
+    as_of: AsOfOption = None,
+    columns: ColumnsOption = None,
+    edition: EditionOption = DEFAULT_EDITION,
+    extension: ExtensionOption = None,
     times: Annotated[
         Path | None,
         typer.Option(help="Recommended pathway times TOML (default: the shipped 2019 file)."),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -14,7 +13,16 @@ from pakkeforlop.codes import DEFAULT_EDITION
 from pakkeforlop.io.read import read_extract
 from pakkeforlop.timeline import build_pathways
 
-from ._common import fail, guarded, out_console, write_table
+from ._common import (
+    AsOfOption,
+    ColumnsOption,
+    EditionOption,
+    ExtensionOption,
+    fail,
+    guarded,
+    out_console,
+    write_table,
+)
 
 _FORMATS = {".parquet": "parquet", ".csv": "csv", ".json": "json"}
 
@@ -36,23 +44,10 @@ def timeline_command(
             "--patient", help="Print this patient's registrations and pathways as a timeline."
         ),
     ] = None,
-    columns: Annotated[
-        Path | None, typer.Option(help="Column mapping TOML for names the aliases do not cover.")
-    ] = None,
-    as_of: Annotated[
-        dt.datetime | None,
-        typer.Option(
-            "--as-of",
-            formats=["%Y-%m-%d"],
-            help="Reference date (default: the latest event date).",
-        ),
-    ] = None,
-    edition: Annotated[str, typer.Option(help="Code catalogue edition: 2019 or 2024.")] = (
-        DEFAULT_EDITION
-    ),
-    extension: Annotated[
-        Path | None, typer.Option(help="Catalogue extension TOML with local codes.")
-    ] = None,
+    columns: ColumnsOption = None,
+    as_of: AsOfOption = None,
+    edition: EditionOption = DEFAULT_EDITION,
+    extension: ExtensionOption = None,
 ) -> None:
     """Reconstruct pathway instances (one row per pathway) from an extract.
 
