@@ -14,6 +14,7 @@ import polars as pl
 __all__ = [
     "AGE_GROUPS",
     "CANONICAL_SCHEMA",
+    "CARRIED_STRATA",
     "CARE_LEVEL",
     "EVENT",
     "EVENT_SAME_DAY_ORDER",
@@ -88,7 +89,18 @@ CANONICAL_SCHEMA: Final = pl.Schema(
     }
 )
 
-#: Stratum dimensions carried from events to pathways and usable in ``--by``.
+#: Event columns carried to the pathway as strata: taken from the start row, else the first
+#: registration of the pathway that has them (domain/extract-and-timeline.md §2).
+CARRIED_STRATA: Final = (
+    "health_trust",
+    "health_region",
+    "municipality",
+    "residence_trust",
+    "residence_region",
+    "sex",
+)
+
+#: Stratum dimensions of the pathway table, usable in ``--by``.
 STRATUM_COLUMNS: Final = (
     "pathway_type",
     "institution_id",

@@ -15,7 +15,12 @@ import polars as pl
 
 from pakkeforlop.codes import DEFAULT_EDITION, Catalogue, load_catalogue
 from pakkeforlop.findings import empty_findings
-from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA, PATHWAY_SCHEMA
+from pakkeforlop.schema import (
+    CANONICAL_SCHEMA,
+    CARRIED_STRATA,
+    FINDINGS_SCHEMA,
+    PATHWAY_SCHEMA,
+)
 from pakkeforlop.timeline.assign import (
     ASSIGNMENT,
     GROUP,
@@ -48,15 +53,6 @@ class Timeline(NamedTuple):
     excluded: no patient, institution, date or event to place it by) and ``orphan_rule``."""
 
 
-#: Strata carried from the registrations to the pathway (domain/extract-and-timeline.md §2).
-_STRATA = (
-    "health_trust",
-    "health_region",
-    "municipality",
-    "residence_trust",
-    "residence_region",
-    "sex",
-)
 
 
 def _with_identity(
@@ -70,23 +66,23 @@ def _with_identity(
     looked_up = numbered.select(
         "_row",
         *GROUP,
-        *_STRATA,
+        *CARRIED_STRATA,
         pl.col("source_file").alias("_start_file"),
         pl.col("source_row").alias("_start_row"),
     )
     with_ids = (
         milestones.lazy().join(looked_up, left_on="_a_row", right_on="_row", how="left").collect()
     )
-    lacking = with_ids.filter(pl.any_horizontal(pl.col(s).is_null() for s in _STRATA))
+    lacking = with_ids.filter(pl.any_horizontal(pl.col(s).is_null() for s in CARRIED_STRATA))
     if lacking.height:
         fallback = (
             rows.lazy()
             .join(lacking.lazy().select(INSTANCE), on=INSTANCE, how="semi")
             .select(INSTANCE, "_pos", "_row")
-            .join(numbered.select("_row", *_STRATA), on="_row")
+            .join(numbered.select("_row", *CARRIED_STRATA), on="_row")
             .sort("_pos")
             .group_by(INSTANCE)
-            .agg(pl.col(s).drop_nulls().first() for s in _STRATA)
+            .agg(pl.col(s).drop_nulls().first() for s in CARRIED_STRATA)
             .collect()
         )
         with_ids = with_ids.update(fallback, on=INSTANCE, how="left")
