@@ -14,8 +14,8 @@ import polars as pl
 __all__ = [
     "AGE_GROUPS",
     "CANONICAL_SCHEMA",
-    "CARRIED_STRATA",
     "CARE_LEVEL",
+    "CARRIED_STRATA",
     "EVENT",
     "EVENT_SAME_DAY_ORDER",
     "FINDINGS_SCHEMA",
