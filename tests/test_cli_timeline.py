@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import polars as pl
+import pytest
 from typer.testing import CliRunner
 
 from pakkeforlop_cli.main import app
@@ -72,3 +73,22 @@ def test_needs_output_or_patient(tmp_path: Path) -> None:
     result = runner.invoke(app, ["timeline", str(_extract(tmp_path))])
     assert result.exit_code == 2
     assert "nothing to do" in result.output
+
+
+def test_progress_only_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
+    from pakkeforlop_cli._common import Progress
+
+    quiet = Progress(enabled=False)
+    with quiet.phase("reading"):
+        pass
+    quiet.note("1 row")
+    assert capsys.readouterr().err == ""
+    loud = Progress(enabled=True)
+    with loud.phase("reading extract.parquet"):
+        pass
+    loud.note("14040 registrations read")
+    err = capsys.readouterr().err
+    assert "reading extract.parquet" in err
+    assert "14040 registrations read" in err
+    assert " s " in err  # elapsed time
+

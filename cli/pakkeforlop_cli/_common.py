@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import functools
 import sys
-from collections.abc import Callable
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -97,3 +99,33 @@ def write_table(df: pl.DataFrame, path: Path, fmt: str | None = None) -> None:
 def stdout_is_terminal() -> bool:
     """Whether standard output is an interactive terminal (progress and colour only then)."""
     return sys.stdout.isatty()
+
+
+class Progress:
+    """Phases and elapsed time of a long run on stderr — only when stderr is a terminal.
+
+    Use ``with progress.phase("reading extract"):`` around each stage; ``progress.note(...)``
+    adds a line (e.g. rows read). In pipes, files and CI logs it prints nothing.
+    """
+
+    def __init__(self, *, enabled: bool | None = None) -> None:
+        self.enabled = err_console.is_terminal if enabled is None else enabled
+        self._start = time.perf_counter()
+
+    def _elapsed(self) -> str:
+        return f"{time.perf_counter() - self._start:6.1f} s"
+
+    @contextlib.contextmanager
+    def phase(self, name: str) -> Iterator[None]:
+        """Show ``name`` with a spinner while the block runs, then a done line."""
+        if not self.enabled:
+            yield
+            return
+        with err_console.status(f"{name} ..."):
+            yield
+        err_console.print(f"[dim]{self._elapsed()}[/]  {escape(name)}")
+
+    def note(self, text: str) -> None:
+        """A line of detail under the current phase."""
+        if self.enabled:
+            err_console.print(f"[dim]{self._elapsed()}[/]  {escape(text)}")

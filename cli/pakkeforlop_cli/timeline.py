@@ -18,6 +18,7 @@ from ._common import (
     ColumnsOption,
     EditionOption,
     ExtensionOption,
+    Progress,
     fail,
     guarded,
     out_console,
@@ -65,27 +66,38 @@ def timeline_command(
     if output is not None and output.suffix.lower() not in _FORMATS:
         raise fail(f"unknown output type {output.suffix!r}; expected .parquet, .csv or .json")
     reference = as_of.date() if as_of else None
-    extract_ = read_extract(
-        extract, columns=columns, as_of=reference, edition=edition, extension=extension
-    )
+    progress = Progress()
+    with progress.phase(f"reading {extract}"):
+        extract_ = read_extract(
+            extract, columns=columns, as_of=reference, edition=edition, extension=extension
+        )
+    progress.note(f"{extract_.info.rows_read} registrations read")
     events = extract_.events
     if patient is not None:
         events = events.filter(pl.col("patient_id") == patient)
         if events.height == 0:
             raise fail(f"patient {patient!r} has no registrations in {extract}")
-    tl = build_pathways(events, as_of=reference, edition=edition, extension=extension)
+    with progress.phase("building pathways"):
+        # the extract's reference date, also when one patient is picked out
+        tl = build_pathways(
+            events,
+            as_of=extract_.info.reference_date,
+            edition=edition,
+            extension=extension,
+        )
+        pathways = tl.pathways.collect()
     if patient is not None:
         _print_patient(
             patient,
             events,
-            tl.pathways.collect(),
+            pathways,
             tl.assignments.collect(),
             tl.findings.collect(),
             extract_.findings,
         )
     if output is not None:
-        pathways = tl.pathways.collect()
-        write_table(pathways, output, _FORMATS[output.suffix.lower()])
+        with progress.phase(f"writing {output}"):
+            write_table(pathways, output, _FORMATS[output.suffix.lower()])
         n_find = tl.findings.select(pl.len()).collect().item()
         typer.echo(
             f"{pathways.height} pathways from {events.height} registrations written to {output}"
