@@ -26,6 +26,7 @@ with single rows become findings and the row is kept, flagged:
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Literal, NamedTuple
 
@@ -33,7 +34,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
-from pakkeforlop.errors import ExtractError, MappingError
+from pakkeforlop.errors import ConfigurationError, ExtractError, MappingError
 from pakkeforlop.findings import finding_rows
 from pakkeforlop.io._csv import TempDir
 from pakkeforlop.io._normalise import DUPLICATE_KEYS, CodeSets, normalise
@@ -48,12 +49,25 @@ from pakkeforlop.io._sources import (
 from pakkeforlop.io.columns import ColumnMapping, load_mapping, resolve_columns
 from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA
 
-__all__ = ["ColumnsLike", "Extract", "LazyExtract", "ReadInfo", "read_extract", "scan_extract"]
+__all__ = [
+    "ColumnsLike",
+    "Duplicates",
+    "Extract",
+    "LazyExtract",
+    "ReadInfo",
+    "collapse_duplicates",
+    "read_extract",
+    "scan_extract",
+]
 
 #: What ``columns=`` accepts: a mapping, the path of a mapping TOML file, or canonical → source.
 ColumnsLike = ColumnMapping | str | Path | dict[str, str]
 
 Layout = Literal["combined", "split"]
+
+#: What :func:`scan_extract` does with exact duplicates: collapse them (the default) or keep them
+#: for :func:`collapse_duplicates` to collapse later, e.g. per patient partition.
+Duplicates = Literal["collapse", "keep"]
 
 #: Rows per file are numbered below this; ``__order`` = file index × this + row.
 _ROWS_PER_FILE = 1 << 40
@@ -141,7 +155,7 @@ def _open(source: SourceLike, temp: TempDir) -> list[Opened]:
 
 class _Plan(NamedTuple):
     events: pl.LazyFrame
-    """Events before duplicates are dropped, with ``__order`` and ``__first`` (equal when kept)."""
+    """Events before duplicates are dropped, with ``__order`` (file index and row)."""
     findings: pl.LazyFrame
     """Row findings of every source (without ``duplicate_registration``)."""
     info: ReadInfo
@@ -157,7 +171,7 @@ def _scan(
     extension: str | Path | None,
     temp: TempDir,
 ) -> _Plan:
-    """Build the lazy plans: events with ``__order``/``__first``, row findings, and the info."""
+    """Build the lazy plans: events with ``__order``, row findings, and the info."""
     mapping = _mapping(columns)
     codes = CodeSets.of(load_catalogue(edition, extension=extension))
     opened = _open(source, temp)
@@ -190,7 +204,7 @@ def _scan(
     )
     events = pl.concat([p.events for p in parts], how="vertical")
     return _Plan(
-        events=_with_first_of_duplicates(events),
+        events=events,
         findings=pl.concat([p.findings for p in parts], how="vertical"),
         info=info,
         opened=opened,
@@ -247,12 +261,18 @@ def scan_extract(
     as_of: dt.date | None = None,
     edition: str = DEFAULT_EDITION,
     extension: str | Path | None = None,
+    duplicates: Duplicates = "collapse",
 ) -> LazyExtract:
     """Scan an extract lazily into the canonical event table and its read findings.
 
     File names, formats, encodings and columns are checked now; rows are read when the frames
     are collected. Windows-1252 CSV files are transcoded to temporary UTF-8 files now (one
     streaming pass); these stay until the interpreter exits, as the plans read them.
+
+    Collapsing exact duplicates compares every row with all others (a window over the whole
+    table), so the collapsed events cannot be streamed in bounded memory. Duplicates share their
+    patient: with ``duplicates="keep"`` the events can be streamed, split by patient, and each
+    part collapsed on its own by :func:`collapse_duplicates`, with the same result.
 
     Args:
         source: A file (Parquet, CSV or Arrow IPC), a folder, a glob, a list of files, or a
@@ -263,10 +283,14 @@ def scan_extract(
         as_of: The extract's reference date; later event dates are findings.
         edition: Catalogue edition to check codes against (``"2019"`` or ``"2024"``).
         extension: A catalogue extension file with local codes.
+        duplicates: ``"collapse"`` (default): exact duplicates are dropped from the events, each
+            with a ``duplicate_registration`` finding; ``"keep"``: every row stays in the events
+            and the findings hold no ``duplicate_registration`` (collapse them with
+            :func:`collapse_duplicates`).
 
     Returns:
         A :class:`LazyExtract`: events (exactly the canonical schema, exact duplicates
-        collapsed), findings (:data:`~pakkeforlop.schema.FINDINGS_SCHEMA`) and a
+        collapsed unless kept), findings (:data:`~pakkeforlop.schema.FINDINGS_SCHEMA`) and a
         :class:`ReadInfo` without counts.
 
     Raises:
@@ -299,10 +323,74 @@ def scan_extract(
         extension=extension,
         temp=TempDir(),
     )
+    if duplicates == "keep":
+        return LazyExtract(
+            events=events.select(CANONICAL_SCHEMA.names()), findings=findings, info=info
+        )
+    if duplicates != "collapse":
+        msg = f"duplicates: expected 'collapse' or 'keep', got {duplicates!r}"
+        raise ConfigurationError(msg)
+    events = _with_first_of_duplicates(events)
     kept = events.filter(pl.col("__order") == pl.col("__first")).select(CANONICAL_SCHEMA.names())
     labels = list(info.sources)
     all_findings = pl.concat([findings, _duplicate_findings(events, labels)], how="vertical")
     return LazyExtract(events=kept, findings=all_findings, info=info)
+
+
+def collapse_duplicates(
+    events: pl.DataFrame | pl.LazyFrame, sources: Sequence[str]
+) -> tuple[pl.LazyFrame, pl.LazyFrame]:
+    """Collapse exact duplicates in canonical events scanned with ``duplicates="keep"``.
+
+    The same rule as :func:`scan_extract`: rows with the same patient, institution, date, type,
+    event and outcome are collapsed into the first (lowest source, then row; see
+    domain/extract-and-timeline.md §1), and every dropped row gets a ``duplicate_registration``
+    finding naming the row kept. Duplicates share their patient, so the events may be any set of
+    whole patients (a hash partition by ``patient_id``): each part collapses on its own exactly
+    as the whole would.
+
+    Args:
+        events: Canonical events of one or more whole patients, with ``source_file`` and
+            ``source_row`` as the reader set them.
+        sources: The extract's sources in reading order (:attr:`ReadInfo.sources` of the scan),
+            which orders rows across files.
+
+    Returns:
+        ``(events, findings)``: the kept events (canonical schema) and the
+        ``duplicate_registration`` findings (:data:`~pakkeforlop.schema.FINDINGS_SCHEMA`),
+        lazily.
+
+    Raises:
+        ExtractError: If a source is listed twice (rows of the two copies could not be told
+            apart by file and row).
+
+    Examples:
+        >>> import polars as pl
+        >>> raw = pl.DataFrame(
+        ...     {"NPRId": ["p1", "p1"], "institusjonId": ["974", "974"],
+        ...      "dato": ["02.01.2024", "02.01.2024"], "kode": ["D11A", "D11A"]}
+        ... )
+        >>> scanned = scan_extract(raw, duplicates="keep")
+        >>> kept, found = collapse_duplicates(scanned.events, scanned.info.sources)
+        >>> kept.collect()["source_row"].to_list(), found.collect()["source_row"].to_list()
+        ([1], [2])
+    """
+    labels = list(sources)
+    if len(set(labels)) < len(labels):
+        twice = next(s for s in labels if labels.count(s) > 1)
+        msg = f"{twice}: this source is listed twice; give each file once"
+        raise ExtractError(msg)
+    index = pl.col("source_file").replace_strict(
+        {label: i for i, label in enumerate(labels)}, return_dtype=pl.UInt64
+    )
+    ordered = _with_first_of_duplicates(
+        events.lazy()
+        .select(CANONICAL_SCHEMA.names())
+        .with_columns((index * _ROWS_PER_FILE + pl.col("source_row")).alias("__order"))
+    )
+    kept = ordered.filter(pl.col("__order") == pl.col("__first")).select(CANONICAL_SCHEMA.names())
+    found = _duplicate_findings(ordered, labels).cast(FINDINGS_SCHEMA)
+    return kept, found
 
 
 def read_extract(
@@ -373,6 +461,7 @@ def read_extract(
             extension=extension,
             temp=temp,
         )
+        events = _with_first_of_duplicates(events)
         try:
             all_events, found = pl.collect_all([events, findings])
             duplicates = _duplicate_findings(all_events.lazy(), list(info.sources)).collect()
