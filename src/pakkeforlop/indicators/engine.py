@@ -1,16 +1,24 @@
 """The indicator engine: a pathway table in, the long table of domain/indicators.md §4 out.
 
 Every selected indicator is compiled (:mod:`pakkeforlop.indicators.compile`) to a lazy unit
-frame, aggregated per period and stratum, and all of them run as one lazy plan. Statistics
-(Wilson interval), targets and suppression are applied to the small aggregated table.
+frame and aggregated per period and stratum to *partial results* (:func:`compute_partials`:
+counts, and for durations a histogram of days; all indicators run as one lazy plan). Partials
+of any number of parts of an extract combine exactly (:func:`combine_partials`): counts add up,
+histograms merge and the day quantiles are read off them exactly
+(:mod:`pakkeforlop.indicators.partials`). Statistics (Wilson interval), targets and suppression
+are applied to the small combined table. :func:`compute_indicators` is the two in one, so the
+whole-table and the part-by-part paths share every step.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+import hashlib
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 import polars as pl
 
@@ -23,6 +31,13 @@ from pakkeforlop.indicators.models import (
     IndicatorDefinition,
     IndicatorMetadata,
     SuppressionPolicy,
+)
+from pakkeforlop.indicators.partials import (
+    DURATION_QUANTILES,
+    PARTIAL_KEYS,
+    SETTINGS_VERSION,
+    histogram_quantiles,
+    partial_schema,
 )
 from pakkeforlop.indicators.stats import normal_quantile, wilson_exprs
 from pakkeforlop.indicators.suppression import apply_suppression, suppression_policy
@@ -37,7 +52,14 @@ from pakkeforlop.periods import (
 )
 from pakkeforlop.schema import PATHWAY_SCHEMA, STRATUM_COLUMNS
 
-__all__ = ["OUTPUT_COLUMNS", "IndicatorTable", "compute_indicators", "parse_by"]
+__all__ = [
+    "OUTPUT_COLUMNS",
+    "IndicatorTable",
+    "combine_partials",
+    "compute_indicators",
+    "compute_partials",
+    "parse_by",
+]
 
 #: Value used in a stratum column for units whose stratum value is missing in the data (a null
 #: stratum column means "all", i.e. the overall row).
@@ -190,58 +212,42 @@ def _prepare(pathways: pl.DataFrame | pl.LazyFrame, reference_date: dt.date | No
     return lf.select(*(pl.col(c).cast(t) for c, t in PATHWAY_SCHEMA.items())).with_columns(ref)
 
 
-def _aggregations(d: IndicatorDefinition, provisional_rows: list[int]) -> list[pl.Expr]:
-    days = pl.col("_days")
-    duration = d.kind == "duration"
-    none = pl.lit(None, dtype=pl.Float64)
-    return [
-        (pl.col("_num").sum() if not duration else pl.lit(None)).cast(pl.Int64).alias("numerator"),
-        pl.len().cast(pl.Int64).alias("denominator"),
-        (days.median() if duration else none).cast(pl.Float64).alias("median_days"),
-        (days.quantile(0.75, "linear") if duration else none).cast(pl.Float64).alias("p75_days"),
-        (days.quantile(0.9, "linear") if duration else none).cast(pl.Float64).alias("p90_days"),
-        (
-            pl.col("_time_row").is_in(provisional_rows).any() if provisional_rows else pl.lit(False)
-        ).alias("provisional_time"),
-        # which pathway-time rows decided units here (for the metadata; dropped from the output)
-        pl.col("_time_row").drop_nulls().unique().alias("_time_rows"),
-    ]
-
-
-def _cells(
+def _partial_cells(
     units: pl.LazyFrame, d: IndicatorDefinition, by: Sequence[str], period: Period, prov: list[int]
 ) -> pl.LazyFrame:
-    """Aggregate one indicator's units to cells: per period and stratum, and per period overall.
+    """Aggregate one indicator's units to partial cells: per period, stratum and (durations) day.
 
-    For proportions the overall row is summed from the (few) stratum cells; quantiles of a
-    duration cannot be, so duration indicators aggregate their units twice.
+    Stratum values stay as in the data (null where missing); overall rows are made when
+    partials are combined, by adding the stratum cells (histograms, for durations).
     """
-    units = units.with_columns(period_start(pl.col("_anchor"), period).alias("period_start"))
-    aggs = _aggregations(d, prov)
-    if not by:
-        return (
-            units.group_by("period_start")
-            .agg(aggs)
-            .with_columns(pl.lit(d.id).alias("indicator_id"))
+    duration = d.kind == "duration"
+    keys = ["period_start", *by, *(["_days"] if duration else [])]
+    num = pl.col("_num").sum() if not duration else pl.lit(None)
+    return (
+        units.with_columns(period_start(pl.col("_anchor"), period).alias("period_start"))
+        .group_by(keys)
+        .agg(
+            num.cast(pl.Int64).alias("numerator"),
+            pl.len().cast(pl.Int64).alias("denominator"),
+            (pl.col("_time_row").is_in(prov).any() if prov else pl.lit(False)).alias(
+                "provisional_time"
+            ),
+            # which pathway-time rows decided units here (for the metadata)
+            pl.col("_time_row").drop_nulls().unique().alias("time_rows"),
         )
-    strata = (
-        units.group_by(["period_start", *by])
-        .agg(aggs)
-        .with_columns(pl.col(b).cast(pl.String).fill_null(UNKNOWN_STRATUM) for b in by)
+        .select(
+            pl.lit(d.id, dtype=pl.String).alias("indicator_id"),
+            "period_start",
+            *(pl.col(b).cast(pl.String) for b in by),
+            (pl.col("_days") if duration else pl.lit(None)).cast(pl.Int32).alias("days"),
+            "numerator",
+            "denominator",
+            "provisional_time",
+            pl.col("time_rows").cast(pl.List(pl.Int32)),
+            pl.lit(None, dtype=pl.Date).alias("reference_date"),
+            pl.lit(None, dtype=pl.String).alias("settings"),
+        )
     )
-    if d.kind == "proportion":
-        overall = strata.group_by("period_start").agg(
-            pl.col("numerator").sum(),
-            pl.col("denominator").sum(),
-            *(pl.col(c).first() for c in ("median_days", "p75_days", "p90_days")),
-            pl.col("provisional_time").any(),
-            pl.col("_time_rows").list.explode(keep_nulls=False, empty_as_null=False).unique(),
-        )
-    else:
-        overall = units.group_by("period_start").agg(aggs)
-    overall = overall.with_columns(pl.lit(None, dtype=pl.String).alias(b) for b in by)
-    cells = pl.concat([overall, strata.select(overall.collect_schema().names())])
-    return cells.with_columns(pl.lit(d.id).alias("indicator_id"))
 
 
 def _types_without_time(
@@ -372,18 +378,225 @@ def compute_indicators(
         >>> out.metadata.provisional_times_used
         ('D11 assessment (provisional)',)
     """
-    per = check_period(period)
-    dims = parse_by(by)
+    pol = _output_options(suppress, policy, level)
+    settings = _settings(period, by, start, end, indicators, times, catalogue, unknown_care_level)
+    partial = _partials(pathways, settings, reference_date)
+    return _combine(
+        [partial],
+        settings,
+        pol=pol,
+        level=level,
+        input_rows=input_rows,
+        findings=findings,
+    )
+
+
+def compute_partials(
+    pathways: pl.DataFrame | pl.LazyFrame,
+    *,
+    period: Period | str = "tertial",
+    by: str | Sequence[str] = (),
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    indicators: Sequence[str] | None = None,
+    times: PathwayTimes | str | Path | None = None,
+    catalogue: Catalogue | str | None = None,
+    reference_date: dt.date | None = None,
+    unknown_care_level: CareLevelDefault = "outpatient",
+) -> pl.DataFrame:
+    """Partial indicator results of one part of an extract (whole patients), to combine later.
+
+    The part must hold whole patients (every pathway lives inside one patient, so a hash
+    partition of ``patient_id`` will do). The partial holds counts per indicator, period start
+    and stratum value (and, for duration indicators, per day: a histogram, which is exact since
+    days are whole numbers) plus one summary row; the layout is
+    :func:`~pakkeforlop.indicators.partials.partial_schema`. :func:`combine_partials` adds the
+    partials of all parts into exactly the table :func:`compute_indicators` gives on the whole.
+
+    Every part must be computed with the same settings and the same explicit
+    ``reference_date`` (the extract's, e.g. :attr:`pakkeforlop.ReadInfo.reference_date`): the
+    default, the latest date in the part's own table, differs from part to part, and
+    :func:`combine_partials` refuses partials with different reference dates.
+
+    Args:
+        pathways: The pathway table of the part (:data:`~pakkeforlop.schema.PATHWAY_SCHEMA`).
+        period: As in :func:`compute_indicators`.
+        by: As in :func:`compute_indicators`.
+        start: As in :func:`compute_indicators`.
+        end: As in :func:`compute_indicators`.
+        indicators: As in :func:`compute_indicators`.
+        times: As in :func:`compute_indicators`.
+        catalogue: As in :func:`compute_indicators`.
+        reference_date: The extract's reference date (give it; see above).
+        unknown_care_level: As in :func:`compute_indicators`.
+
+    Returns:
+        The partial results (a small frame: its size follows the cells, not the pathways).
+
+    Raises:
+        ConfigurationError: For an unknown period, stratum, indicator, a bad times file or a
+            missing pathway-table column.
+
+    Examples:
+        >>> import datetime as dt
+        >>> from pakkeforlop.indicators.testing import pathway_table
+        >>> paths = pathway_table(
+        ...     [
+        ...         {"pathway_type": "D11", "start_date": dt.date(2023, 1, 2),
+        ...          "first_attendance_date": dt.date(2023, 1, 10),
+        ...          "final_decision_date": dt.date(2023, 2, 1), "final_decision_outcome": "P"},
+        ...     ]
+        ... )
+        >>> ref = dt.date(2023, 12, 31)
+        >>> part = compute_partials(paths, indicators=["assessment_days"], reference_date=ref)
+        >>> part.select("indicator_id", "days", "denominator").rows()
+        [('assessment_days', 22, 1), (None, None, 1)]
+    """
+    settings = _settings(period, by, start, end, indicators, times, catalogue, unknown_care_level)
+    return _partials(pathways, settings, reference_date)
+
+
+def combine_partials(
+    partials: Sequence[pl.DataFrame | pl.LazyFrame],
+    *,
+    period: Period | str = "tertial",
+    by: str | Sequence[str] = (),
+    start: dt.date | str | None = None,
+    end: dt.date | str | None = None,
+    suppress: bool = True,
+    policy: str | SuppressionPolicy = "nki",
+    level: float = 0.95,
+    indicators: Sequence[str] | None = None,
+    times: PathwayTimes | str | Path | None = None,
+    catalogue: Catalogue | str | None = None,
+    unknown_care_level: CareLevelDefault = "outpatient",
+    input_rows: int | None = None,
+    findings: pl.DataFrame | pl.LazyFrame | Mapping[str, int] | None = None,
+) -> IndicatorTable:
+    """Combine the partial results of the parts of an extract into the indicator table.
+
+    Counts add up per cell; the overall row of each indicator and period adds up the stratum
+    cells; duration histograms merge, and median, p75 and p90 are read off the merged histogram
+    exactly as polars computes them from the raw days
+    (:func:`~pakkeforlop.indicators.partials.histogram_quantiles`). Then the same steps as
+    :func:`compute_indicators` follow (value, Wilson interval, target, suppression, metadata), so
+    the table and its metadata are those of the whole extract.
+
+    Args:
+        partials: The parts' :func:`compute_partials` results, in any order (an empty part's
+            partial adds nothing).
+        period: The settings the partials were computed with (checked against them).
+        by: The same.
+        start: The same.
+        end: The same.
+        suppress: As in :func:`compute_indicators`.
+        policy: As in :func:`compute_indicators`.
+        level: As in :func:`compute_indicators`.
+        indicators: The same as for the partials.
+        times: The same.
+        catalogue: The same.
+        unknown_care_level: The same.
+        input_rows: Rows read from the extract, recorded in the metadata.
+        findings: The findings of all stages and parts (a frame), or their counts by severity.
+
+    Returns:
+        An :class:`IndicatorTable`.
+
+    Raises:
+        ConfigurationError: For settings that are invalid or differ from those the partials
+            were computed with, or partials computed with different reference dates.
+
+    Examples:
+        >>> import datetime as dt
+        >>> from pakkeforlop.indicators.testing import pathway_table
+        >>> def path(m, c):  # first attendance and final decision in January 2023
+        ...     return {"pathway_type": "D11", "start_date": dt.date(2023, 1, 2),
+        ...             "first_attendance_date": dt.date(2023, 1, m),
+        ...             "final_decision_date": dt.date(2023, 1, c),
+        ...             "final_decision_outcome": "P"}
+        >>> ref = dt.date(2023, 12, 31)
+        >>> parts = [pathway_table([path(2, 5), path(2, 30)]), pathway_table([path(3, 20)])]
+        >>> partials = [compute_partials(p, reference_date=ref) for p in parts]
+        >>> out = combine_partials(partials, suppress=False)
+        >>> whole = compute_indicators(pl.concat(parts), reference_date=ref, suppress=False)
+        >>> out.equals(whole), out.metadata == whole.metadata
+        (True, True)
+        >>> out.filter(indicator_id="assessment_days")["median_days"].item()  # 3, 17, 28 days
+        17.0
+    """
+    pol = _output_options(suppress, policy, level)
+    settings = _settings(period, by, start, end, indicators, times, catalogue, unknown_care_level)
+    return _combine(
+        partials, settings, pol=pol, level=level, input_rows=input_rows, findings=findings
+    )
+
+
+@dataclass(frozen=True)
+class _Settings:
+    """Validated, loaded settings of :func:`compute_partials` and :func:`combine_partials`."""
+
+    per: Period
+    dims: tuple[str, ...]
+    first: dt.date | None
+    last: dt.date | None
+    cat: Catalogue
+    tim: PathwayTimes
+    chosen: tuple[IndicatorDefinition, ...]
+    skipped: dict[str, str]
+    ctx: CompileContext
+    prov: list[int]
+
+    def fingerprint(self) -> str:
+        """What the partials depend on, as compact JSON (stored in each partial's summary row).
+
+        The times are identified by a digest of their content: a times file edited between two
+        parts must not pass for the same one.
+        """
+        times = hashlib.sha256(self.tim.model_dump_json().encode()).hexdigest()[:16]
+        return json.dumps(
+            {
+                "version": SETTINGS_VERSION,
+                "period": self.per,
+                "by": list(self.dims),
+                "start": self.first.isoformat() if self.first else None,
+                "end": self.last.isoformat() if self.last else None,
+                "indicators": [d.id for d in self.chosen],
+                "times": f"{self.tim.file} {self.tim.version} {times}",
+                "codes": [self.cat.edition, self.cat.extension],
+                "unknown_care_level": self.ctx.unknown_care_level,
+                "somatic_codes": list(self.ctx.somatic_codes),
+            },
+            separators=(",", ":"),
+        )
+
+
+def _output_options(
+    suppress: bool, policy: str | SuppressionPolicy, level: float
+) -> SuppressionPolicy | None:
     if not 0 < level < 1:
         msg = f"confidence level must lie strictly between 0 and 1, got {level}"
         raise ConfigurationError(msg)
     normal_quantile(level)
+    return suppression_policy(policy) if suppress else None
+
+
+def _settings(
+    period: Period | str,
+    by: str | Sequence[str],
+    start: dt.date | str | None,
+    end: dt.date | str | None,
+    indicators: Sequence[str] | None,
+    times: PathwayTimes | str | Path | None,
+    catalogue: Catalogue | str | None,
+    unknown_care_level: CareLevelDefault,
+) -> _Settings:
+    per = check_period(period)
+    dims = parse_by(by)
     first = _as_date(start, "start")
     last = _as_date(end, "end")
     if first is not None and last is not None and last < first:
         msg = f"--to {last} is before --from {first}"
         raise ConfigurationError(msg)
-    pol = suppression_policy(policy) if suppress else None
     cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue or "2024")
     tim = times if isinstance(times, PathwayTimes) else load_pathway_times(times)
     chosen, skipped = resolve_indicators(indicators, cat)
@@ -394,67 +607,229 @@ def compute_indicators(
         unknown_care_level=unknown_care_level,
         somatic_codes=tuple(o for e, o in mapped if e == "U" and o),
     )
-    base = _prepare(pathways, reference_date)
-    prov = [i for i, t in enumerate(tim.times) if t.status == "provisional"]
-    cell_plans = [
-        _cells(unit_frame(base, d, ctx, by=dims, start=first, end=last), d, dims, per, prov)
-        for d in chosen
-    ]
-    names = cell_plans[0].collect_schema().names() if cell_plans else []
-    plans: list[pl.LazyFrame] = [
-        pl.concat([p.select(names) for p in cell_plans]) if cell_plans else pl.LazyFrame(),
-        base.select(pl.len().alias("n"), pl.col("_ref").first().alias("ref")),
-    ]
-    cells, summary = pl.collect_all(plans)
-    used: list[int] = []
-    if cell_plans:
-        used = cells["_time_rows"].explode().drop_nulls().unique().to_list()
-        table = _finalise(cells, chosen, by=dims, period=per, level=level)
-    else:
-        table = _empty(dims)
-    if pol is not None and table.height:
-        table = apply_suppression(table, pol, by=dims)
-    used_rows = sorted(set(used) & set(prov))
-    meta = _metadata(
-        chosen=chosen,
-        skipped=skipped,
-        cat=cat,
-        tim=tim,
-        used_rows=used_rows,
-        reference=summary["ref"].item() if summary.height else reference_date,
-        pathway_count=int(summary["n"].item()) if summary.height else 0,
+    return _Settings(
         per=per,
         dims=dims,
         first=first,
         last=last,
+        cat=cat,
+        tim=tim,
+        chosen=tuple(chosen),
+        skipped=skipped,
+        ctx=ctx,
+        prov=[i for i, t in enumerate(tim.times) if t.status == "provisional"],
+    )
+
+
+def _partials(
+    pathways: pl.DataFrame | pl.LazyFrame, s: _Settings, reference_date: dt.date | None
+) -> pl.DataFrame:
+    base = _prepare(pathways, reference_date)
+    schema = partial_schema(s.dims)
+    plans = [
+        _partial_cells(
+            unit_frame(base, d, s.ctx, by=s.dims, start=s.first, end=s.last),
+            d,
+            s.dims,
+            s.per,
+            s.prov,
+        )
+        for d in s.chosen
+    ]
+    summary = base.select(
+        *(pl.lit(None, dtype=schema[c]).alias(c) for c in (*PARTIAL_KEYS, *s.dims, "days")),
+        pl.lit(None, dtype=pl.Int64).alias("numerator"),
+        pl.len().cast(pl.Int64).alias("denominator"),
+        pl.lit(False).alias("provisional_time"),
+        pl.lit([], dtype=pl.List(pl.Int32)).alias("time_rows"),
+        pl.col("_ref").first().alias("reference_date"),
+        pl.lit(s.fingerprint()).alias("settings"),
+    )
+    frames = pl.collect_all([*plans, summary])
+    return pl.concat([f.select(schema.names()).cast(schema) for f in frames], how="vertical")
+
+
+def _merge_partials(
+    partials: Sequence[pl.DataFrame | pl.LazyFrame], s: _Settings
+) -> tuple[pl.LazyFrame, int, dt.date | None]:
+    """All partials' cells (lazily), the pathway count and the reference date; checks them."""
+    schema = partial_schema(s.dims)
+    frames = []
+    for i, partial in enumerate(partials):
+        lf = partial.lazy()
+        names = lf.collect_schema().names()
+        if set(names) != set(schema.names()):
+            msg = (
+                f"partial {i} has the columns {', '.join(names)}; expected"
+                f" {', '.join(schema.names())} (computed with other strata?)"
+            )
+            raise ConfigurationError(msg)
+        frames.append(lf.select(schema.names()).cast(schema))
+    merged = pl.concat(frames, how="vertical") if frames else pl.LazyFrame(schema=schema)
+    summary = (
+        merged.filter(pl.col("indicator_id").is_null())
+        .group_by("settings")
+        .agg(
+            pl.col("denominator").sum().alias("pathways"),
+            pl.col("reference_date").drop_nulls().unique().sort().alias("references"),
+        )
+        .collect()
+    )
+    wanted = s.fingerprint()
+    for found in summary["settings"].to_list():
+        if found != wanted:
+            msg = (
+                "a partial was computed with other settings than these:"
+                f" {_settings_difference(found, wanted)}; compute every part with the same"
+                " settings"
+            )
+            raise ConfigurationError(msg)
+    references = sorted({d for ds in summary["references"].to_list() for d in ds})
+    if len(references) > 1:
+        msg = (
+            f"partials computed with different reference dates ({references[0]} to"
+            f" {references[-1]}); give every part the extract's reference date"
+        )
+        raise ConfigurationError(msg)
+    pathways = int(summary["pathways"].sum()) if summary.height else 0
+    return (
+        merged.filter(pl.col("indicator_id").is_not_null()),
+        pathways,
+        references[0] if references else None,
+    )
+
+
+def _settings_difference(found: str | None, wanted: str) -> str:
+    if found is None:
+        return "no settings recorded"
+    try:
+        theirs = json.loads(found)
+    except json.JSONDecodeError:
+        return f"unreadable settings {found!r}"
+    ours = json.loads(wanted)
+    keys = [k for k in ours if theirs.get(k) != ours[k]]
+    return "; ".join(f"{k} {theirs.get(k)!r} instead of {ours[k]!r}" for k in keys) or "?"
+
+
+def _combined_cells(cells: pl.LazyFrame, s: _Settings) -> pl.LazyFrame:
+    """Per cell (stratum rows, then overall rows): counts, flags, time rows and day quantiles."""
+    dims = list(s.dims)
+    sums = [
+        pl.col("numerator").sum(),
+        pl.col("denominator").sum(),
+        pl.col("provisional_time").any(),
+        pl.col("time_rows").list.explode(keep_nulls=False, empty_as_null=False).unique(),
+    ]
+    # the stratum level, raw values: merging the parts' histograms
+    strata = cells.group_by([*PARTIAL_KEYS, *dims, "days"]).agg(sums)
+    if dims:
+        # each indicator and period's overall row adds up its stratum cells
+        overall = strata.group_by([*PARTIAL_KEYS, "days"]).agg(sums)
+        levels = pl.concat(
+            [
+                strata.with_columns(pl.lit(False).alias("_overall")),
+                overall.with_columns(
+                    *(pl.lit(None, dtype=pl.String).alias(b) for b in dims),
+                    pl.lit(True).alias("_overall"),
+                ).select([*PARTIAL_KEYS, *dims, "days", *_SUMMED, "_overall"]),
+            ],
+            how="vertical",
+        )
+    else:
+        levels = strata.with_columns(pl.lit(True).alias("_overall"))
+    keys = [*PARTIAL_KEYS, *dims, "_overall"]
+    # numbered once, on a collected frame: a lazy unique() would number anew on every use
+    collected = levels.collect()
+    ids = collected.select(keys).unique().with_row_index("_cell").lazy()
+    rows = collected.lazy().join(ids, on=keys, nulls_equal=True)
+    durations = [d.id for d in s.chosen if d.kind == "duration"]
+    quantiles = histogram_quantiles(
+        rows.filter(pl.col("indicator_id").is_in(durations)).select(
+            "_cell", "days", pl.col("denominator").alias("count")
+        ),
+        DURATION_QUANTILES,
+        cell="_cell",
+    )
+    totals = rows.group_by("_cell").agg(sums)
+    proportion = pl.col("indicator_id").is_in(durations).not_()
+    return (
+        ids.join(totals, on="_cell")
+        .join(quantiles, on="_cell", how="left")
+        .with_columns(
+            pl.when(proportion).then(pl.col("numerator")).alias("numerator"),
+            # a stratum value missing in the data shows as "unknown" (null means "all")
+            *(
+                pl.when(pl.col("_overall"))
+                .then(None)
+                .otherwise(pl.col(b).fill_null(UNKNOWN_STRATUM))
+                .alias(b)
+                for b in dims
+            ),
+        )
+        .rename({"time_rows": "_time_rows"})
+    )
+
+
+#: The summed columns of a partial.
+_SUMMED: Final = ("numerator", "denominator", "provisional_time", "time_rows")
+
+
+def _combine(
+    partials: Sequence[pl.DataFrame | pl.LazyFrame],
+    s: _Settings,
+    *,
+    pol: SuppressionPolicy | None,
+    level: float,
+    input_rows: int | None,
+    findings: pl.DataFrame | pl.LazyFrame | Mapping[str, int] | None,
+) -> IndicatorTable:
+    merged, pathway_count, reference = _merge_partials(partials, s)
+    used: list[int] = []
+    if s.chosen:
+        cells = _combined_cells(merged, s).collect()
+        used = cells["_time_rows"].explode().drop_nulls().unique().to_list()
+        table = _finalise(cells, s.chosen, by=s.dims, period=s.per, level=level)
+    else:
+        table = _empty(s.dims)
+    if pol is not None and table.height:
+        table = apply_suppression(table, pol, by=s.dims)
+    meta = _metadata(
+        s,
+        used_rows=sorted(set(used) & set(s.prov)),
+        reference=reference,
+        pathway_count=pathway_count,
         pol=pol,
         level=level,
-        unknown_care_level=unknown_care_level,
         input_rows=input_rows,
-        findings=findings,
+        by_severity=_severity_counts(findings),
     )
     return IndicatorTable.wrap(table, meta)
 
 
+def _severity_counts(
+    findings: pl.DataFrame | pl.LazyFrame | Mapping[str, int] | None,
+) -> dict[str, int] | None:
+    if findings is None:
+        return None
+    if isinstance(findings, Mapping):
+        return {str(k): int(v) for k, v in findings.items()}
+    counted = findings.lazy().group_by(pl.col("severity").cast(pl.String)).agg(pl.len()).collect()
+    return dict(zip(counted["severity"].to_list(), counted["len"].to_list(), strict=True))
+
+
 def _metadata(
+    s: _Settings,
     *,
-    chosen: Sequence[IndicatorDefinition],
-    skipped: dict[str, str],
-    cat: Catalogue,
-    tim: PathwayTimes,
     used_rows: Sequence[int],
-    reference: Any,
+    reference: dt.date | None,
     pathway_count: int,
-    per: Period,
-    dims: tuple[str, ...],
-    first: dt.date | None,
-    last: dt.date | None,
     pol: SuppressionPolicy | None,
     level: float,
-    unknown_care_level: CareLevelDefault,
     input_rows: int | None,
-    findings: pl.DataFrame | pl.LazyFrame | None,
+    by_severity: dict[str, int] | None,
 ) -> IndicatorMetadata:
+    tim, cat, chosen = s.tim, s.cat, s.chosen
+    unknown_care_level = s.ctx.unknown_care_level
     without = {d.id: _types_without_time(d, tim, cat) for d in chosen if d.interval is not None}
     notes = [
         f"Recommended times: {tim.file} (version {tim.version}); the care level ending an"
@@ -466,17 +841,7 @@ def _metadata(
         if t
     ]
     notes += [f"{d.id}: {d.notes}" for d in chosen if d.derived]
-    notes += [f"{i}: {reason}." for i, reason in skipped.items()]
-    by_severity: dict[str, int] = {}
-    count: int | None = None
-    if findings is not None:
-        counted = (
-            findings.lazy().group_by(pl.col("severity").cast(pl.String)).agg(pl.len()).collect()
-        )
-        by_severity = dict(
-            zip(counted["severity"].to_list(), counted["len"].to_list(), strict=True)
-        )
-        count = sum(by_severity.values())
+    notes += [f"{i}: {reason}." for i, reason in s.skipped.items()]
     return IndicatorMetadata(
         catalogue_edition=indicator_catalogue().edition,
         code_edition=cat.edition,
@@ -485,19 +850,19 @@ def _metadata(
         times_version=tim.version,
         provisional_times_used=tuple(tim.times[i].label for i in used_rows),
         types_without_time={k: v for k, v in without.items() if v},
-        reference_date=reference if isinstance(reference, dt.date) else None,
-        period=per,
-        by=dims,
-        start=first,
-        end=last,
+        reference_date=reference,
+        period=s.per,
+        by=s.dims,
+        start=s.first,
+        end=s.last,
         suppression=pol.name if pol is not None else None,
         level=level,
         unknown_care_level=unknown_care_level,
         indicators=tuple(d.id for d in chosen),
-        not_computed=skipped,
+        not_computed=s.skipped,
         input_rows=input_rows,
         pathway_count=pathway_count,
-        findings_count=count,
-        findings_by_severity=by_severity,
+        findings_count=sum(by_severity.values()) if by_severity is not None else None,
+        findings_by_severity=by_severity or {},
         notes=tuple(notes),
     )
