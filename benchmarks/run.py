@@ -669,7 +669,8 @@ def run_profile(extract: Path, out_dir: Path, timeout: float) -> str | None:
     ]
     lines += [
         "",
-        "Slowest `LazyFrame.collect` call sites (under src/pakkeforlop), wall s:",
+        "Slowest `LazyFrame.collect` / `pl.collect_all` call sites (under src/pakkeforlop), "
+        "wall s:",
         "",
         "| call site | wall s | calls |",
         "|---|---:|---:|",
