@@ -20,6 +20,7 @@ from pakkeforlop.indicators import (
     parse_by,
 )
 from pakkeforlop.io.read import read_extract
+from pakkeforlop.partition import MAX_PARTITIONS, compute_indicators_partitioned
 from pakkeforlop.periods import parse_date_or_period
 from pakkeforlop.schema import STRATUM_COLUMNS
 from pakkeforlop.timeline import build_pathways
@@ -310,6 +311,18 @@ def indicators_command(
         Path | None,
         typer.Option(help="Catalogue extension TOML with local codes (e.g. somatic follow-up)."),
     ] = None,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            "--partitions",
+            metavar="N",
+            min=1,
+            max=MAX_PARTITIONS,
+            help="When memory is the limit: split the extract into N patient partitions on disk"
+            " and process them one at a time; the output is exactly the same (see"
+            " docs/distributed.md).",
+        ),
+    ] = None,
 ) -> None:
     """Compute the quality indicators of all five goal areas from an extract.
 
@@ -318,9 +331,14 @@ def indicators_command(
     days. Without -o a readable table is printed; provenance (reference date, times file,
     provisional times used) goes to stderr.
 
+    With --partitions N the extract is written to N Parquet files by a hash of the patient id
+    (every pathway lives inside one patient), each is turned into pathways and counts on its
+    own, and the counts are added up: the same table, with memory for about one partition.
+
     Examples:
       pakkeforlop indicators extract.parquet
       pakkeforlop indicators extract.parquet --period year --by health_region -o out.csv
+      pakkeforlop indicators extract.parquet --partitions 8 -o out.csv
       pakkeforlop indicators --list
     """
     fmt_name = fmt.value if fmt is not None else None
@@ -335,27 +353,45 @@ def indicators_command(
     start = parse_date_or_period(date_from) if date_from else None
     end = parse_date_or_period(date_to, end=True) if date_to else None
     reference = parse_date_or_period(as_of, end=True) if as_of else None
-    catalogue = load_catalogue(edition, extension=extension)
-    read = read_extract(
-        extract, columns=columns, as_of=reference, edition=edition, extension=extension
-    )
-    timeline = build_pathways(read.events, as_of=reference, catalogue=catalogue)
-    findings = pl.concat([read.findings.lazy(), timeline.findings], how="diagonal_relaxed")
-    table = compute_indicators(
-        timeline.pathways,
-        period=period.value,
-        by=dims,
-        start=start,
-        end=end,
-        suppress=not no_suppress,
-        policy=policy.value,
-        indicators=_split(indicator),
-        times=times,
-        catalogue=catalogue,
-        reference_date=read.info.reference_date or reference,
-        input_rows=read.info.rows_read,
-        findings=findings,
-    )
+    if partitions is not None:
+        table = compute_indicators_partitioned(
+            extract,
+            partitions,
+            columns=columns,
+            as_of=reference,
+            edition=edition,
+            extension=extension,
+            suppress=not no_suppress,
+            policy=policy.value,
+            period=period.value,
+            by=dims,
+            start=start,
+            end=end,
+            indicators=_split(indicator),
+            times=times,
+        )
+    else:
+        catalogue = load_catalogue(edition, extension=extension)
+        read = read_extract(
+            extract, columns=columns, as_of=reference, edition=edition, extension=extension
+        )
+        timeline = build_pathways(read.events, as_of=reference, catalogue=catalogue)
+        findings = pl.concat([read.findings.lazy(), timeline.findings], how="diagonal_relaxed")
+        table = compute_indicators(
+            timeline.pathways,
+            period=period.value,
+            by=dims,
+            start=start,
+            end=end,
+            suppress=not no_suppress,
+            policy=policy.value,
+            indicators=_split(indicator),
+            times=times,
+            catalogue=catalogue,
+            reference_date=read.info.reference_date or reference,
+            input_rows=read.info.rows_read,
+            findings=findings,
+        )
     if output is not None:
         _write(table, output, fmt_name)
         err_console.print(

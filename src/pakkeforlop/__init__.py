@@ -8,7 +8,10 @@ Registry extracts of *pakkeforløp / nasjonale pasientforløp for psykisk helse 
    compares areas of residence);
 4. :func:`validate`: every stage's findings gathered into one report (exit decision for CI).
 
-Each stage is a public function a notebook can call on its own.
+Each stage is a public function a notebook can call on its own. Extracts too large for one
+machine's memory go part by part (:mod:`pakkeforlop.partition`: :func:`partition_extract`,
+:func:`run_partition`; :func:`compute_partials` and :func:`combine_partials` add the parts up
+exactly); :mod:`pakkeforlop.distributed` runs the parts on a Dask cluster.
 """
 
 from __future__ import annotations
@@ -27,11 +30,14 @@ from pakkeforlop.findings import Rule, rules
 from pakkeforlop.indicators import (
     IndicatorMetadata,
     IndicatorTable,
+    combine_partials,
     compare_areas,
     compute_indicators,
+    compute_partials,
     load_pathway_times,
 )
 from pakkeforlop.io.read import Extract, LazyExtract, ReadInfo, read_extract, scan_extract
+from pakkeforlop.partition import PartitionPlan, partition_extract, run_partition
 from pakkeforlop.timeline import Timeline, build_pathways
 from pakkeforlop.validate import ValidationReport, validate, validate_events
 
@@ -51,18 +57,23 @@ __all__ = [
     "LazyExtract",
     "MappingError",
     "PakkeforlopError",
+    "PartitionPlan",
     "ReadInfo",
     "Rule",
     "Timeline",
     "ValidationReport",
     "__version__",
     "build_pathways",
+    "combine_partials",
     "compare_areas",
     "compute_indicators",
+    "compute_partials",
     "load_catalogue",
     "load_pathway_times",
+    "partition_extract",
     "read_extract",
     "rules",
+    "run_partition",
     "scan_extract",
     "validate",
     "validate_events",

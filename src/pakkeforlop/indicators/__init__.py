@@ -5,6 +5,8 @@ pathway times (``data/pathway_times_2019.toml``) and the suppression policies
 (``data/suppression.toml``) are data; :func:`compute_indicators` runs any selection of the
 indicators in one lazy plan and returns the long table of §4 with its provenance in
 ``.metadata``; :func:`compare_areas` compares areas of residence against funnel limits.
+:func:`compute_partials` and :func:`combine_partials` split that computation over parts of an
+extract (whole patients each) and add the parts up exactly.
 """
 
 from __future__ import annotations
@@ -20,7 +22,9 @@ from pakkeforlop.indicators.definitions import (
 from pakkeforlop.indicators.engine import (
     OUTPUT_COLUMNS,
     IndicatorTable,
+    combine_partials,
     compute_indicators,
+    compute_partials,
     parse_by,
 )
 from pakkeforlop.indicators.equity import AreaComparison, AreaVariation, compare_areas
@@ -52,9 +56,11 @@ __all__ = [
     "PathwayTimes",
     "SuppressionPolicy",
     "apply_suppression",
+    "combine_partials",
     "compare_areas",
     "computability",
     "compute_indicators",
+    "compute_partials",
     "definition",
     "definitions_markdown",
     "definitions_table",

@@ -1,0 +1,482 @@
+"""Processing an extract partition by partition, with exactly the indicators of the whole.
+
+Every pathway lives inside one patient (domain/extract-and-timeline.md §2), and so do exact
+duplicates, parallel pathways and transfer chains. An extract split by a hash of ``patient_id``
+can therefore be read, turned into pathways and counted one part at a time, and the parts'
+partial results added up (:func:`pakkeforlop.indicators.combine_partials`) give exactly the
+table of the whole extract. Memory then follows the largest part, not the extract.
+
+Three steps, each usable on its own (a cluster runs the middle one on its workers; see
+:mod:`pakkeforlop.distributed` and docs/distributed.md):
+
+1. :func:`partition_extract` reads the extract once, streaming, and writes its canonical events
+   to ``n`` Parquet files by ``hash(patient_id) % n``, plus the read findings; it fixes what must
+   be the same for every part: the reference date and the timeline's default reference date.
+2. :func:`run_partition` turns one part into pathways and partial indicator results.
+3. :func:`combine` adds the parts' results into the indicator table, metadata included.
+
+:func:`compute_indicators_partitioned` runs the three in one process, one part at a time.
+
+What keeps the result exact: exact duplicates share their patient, so each part collapses its own
+(:func:`pakkeforlop.io.read.collapse_duplicates`; ``source_file`` and ``source_row`` travel with
+the rows, so findings still name the user's file and row); every part uses the extract's
+reference date, not its own latest date; counts add up and day quantiles are read off merged
+histograms (:mod:`pakkeforlop.indicators.partials`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import shutil
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Final, NamedTuple, TypedDict, Unpack
+
+import polars as pl
+from pydantic import BaseModel, ConfigDict
+
+from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
+from pakkeforlop.errors import ConfigurationError
+from pakkeforlop.indicators import IndicatorTable, PathwayTimes, combine_partials, compute_partials
+from pakkeforlop.indicators.models import CareLevelDefault, SuppressionPolicy
+from pakkeforlop.io._sources import SourceLike
+from pakkeforlop.io.read import ColumnsLike, ReadInfo, collapse_duplicates, scan_extract
+from pakkeforlop.periods import Period
+from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA
+from pakkeforlop.timeline import build_pathways
+
+__all__ = [
+    "MAX_PARTITIONS",
+    "IndicatorOptions",
+    "PartitionPlan",
+    "PartitionResult",
+    "combine",
+    "compute_indicators_partitioned",
+    "partition_extract",
+    "partition_key",
+    "run_partition",
+]
+
+#: Most partitions one pass writes: the writer holds a buffer per partition (style.md).
+MAX_PARTITIONS: Final = 128
+
+_EVENTS: Final = "events"
+_READ_FINDINGS: Final = "read_findings.parquet"
+
+
+class IndicatorOptions(TypedDict, total=False):
+    """The indicator settings every part and the combination share.
+
+    The same keywords as :func:`pakkeforlop.compute_indicators`: ``period``, ``by``, ``start``,
+    ``end``, ``indicators``, ``times`` and ``unknown_care_level``. The code catalogue comes from
+    the plan (the edition and extension the extract was read with).
+    """
+
+    period: Period | str
+    by: str | Sequence[str]
+    start: dt.date | str | None
+    end: dt.date | str | None
+    indicators: Sequence[str] | None
+    times: PathwayTimes | str | Path | None
+    unknown_care_level: CareLevelDefault
+
+
+class PartitionPlan(BaseModel):
+    """An extract written as ``n`` patient partitions: where they are and what they share."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    directory: Path
+    """Folder holding the partitions (``events/part-NNNN-*.parquet``) and the read findings."""
+    n_partitions: int
+    info: ReadInfo
+    """The reader's summary: sources, mappings, ``rows_read`` and ``reference_date``."""
+    reference_date: dt.date | None
+    """The extract's reference date: ``as_of``, else its latest event date."""
+    timeline_as_of: dt.date | None
+    """The reference date of the pathways: ``as_of``, else the latest date of a registration
+    the timeline can place (patient, institution, date and event present), as
+    :func:`pakkeforlop.build_pathways` defaults to on the whole extract."""
+    read_findings_by_severity: dict[str, int]
+    """Counts of the read findings (exact duplicates are found per partition)."""
+    edition: str
+    extension: str | None = None
+
+    @property
+    def read_findings(self) -> Path:
+        """The read findings of the whole extract (Parquet, without duplicate findings)."""
+        return self.directory / _READ_FINDINGS
+
+    def files(self, index: int) -> list[Path]:
+        """The Parquet files of one partition (none when it is empty).
+
+        Args:
+            index: The partition, from 0 to ``n_partitions - 1``.
+
+        Returns:
+            Paths, sorted.
+
+        Raises:
+            ConfigurationError: If the index is out of range.
+        """
+        if not 0 <= index < self.n_partitions:
+            msg = f"partition {index} does not exist; expected 0 to {self.n_partitions - 1}"
+            raise ConfigurationError(msg)
+        return sorted((self.directory / _EVENTS).glob(f"part-{index:04d}-*.parquet"))
+
+
+class PartitionResult(NamedTuple):
+    """What one partition contributes: partial indicators, findings counts, row counts."""
+
+    partials: pl.DataFrame
+    """:func:`pakkeforlop.indicators.compute_partials` of the partition."""
+    findings_by_severity: dict[str, int]
+    """Duplicate and timeline findings of the partition, counted by severity."""
+    rows_read: int
+    """Rows of the extract in this partition (duplicates included)."""
+    duplicates_collapsed: int
+    findings: pl.DataFrame
+    """The partition's duplicate and timeline findings when asked for (else empty)."""
+
+
+def partition_key(n_partitions: int) -> pl.Expr:
+    """The partition of each row: a 64-bit hash of ``patient_id`` modulo ``n_partitions``.
+
+    Rows of one patient share it; a missing patient id (excluded by the timeline anyway) lands
+    in one fixed partition. The hash is polars' (seed 0): stable for one polars version, which
+    is all a run needs (the files are written once and read back).
+
+    Args:
+        n_partitions: Number of partitions.
+
+    Returns:
+        An unsigned integer expression.
+
+    Examples:
+        >>> df = pl.DataFrame({"patient_id": ["a", "b", "a"]})
+        >>> keys = df.select(partition_key(4))["patient_id"].to_list()
+        >>> keys[0] == keys[2], all(0 <= k < 4 for k in keys)
+        (True, True)
+    """
+    return pl.col("patient_id").hash(seed=0) % n_partitions
+
+
+def _usable() -> pl.Expr:
+    """What :func:`pakkeforlop.build_pathways` needs to place a registration."""
+    return pl.all_horizontal(
+        pl.col(c).is_not_null() for c in ("patient_id", "institution_id", "event_date", "event")
+    )
+
+
+def _write_partitions(events: pl.LazyFrame, folder: Path, n: int) -> None:
+    """Stream the events into ``part-NNNN-K.parquet`` files, one pass over the source."""
+    keyed = events.with_columns(partition_key(n).alias("_part"))
+    partition_by = getattr(pl, "PartitionBy", None)
+    if partition_by is not None:
+        # polars >= 2: one streaming sink splitting by key (unstable API; fallback below)
+        keyed.sink_parquet(
+            partition_by(
+                folder,
+                key="_part",
+                include_key=False,
+                file_path_provider=lambda args: (
+                    f"part-{args.partition_keys['_part'][0]:04d}-{args.index_in_partition}.parquet"
+                ),
+            ),
+            mkdir=True,
+        )
+        return
+    folder.mkdir(parents=True, exist_ok=True)  # pragma: no cover - polars 1.x
+    sinks = [  # pragma: no cover - polars 1.x
+        keyed.filter(pl.col("_part") == i)
+        .drop("_part")
+        .sink_parquet(folder / f"part-{i:04d}-0.parquet", lazy=True)
+        for i in range(n)
+    ]
+    pl.collect_all(sinks)  # pragma: no cover - polars 1.x
+
+
+def partition_extract(
+    source: SourceLike,
+    directory: str | Path,
+    n_partitions: int,
+    *,
+    columns: ColumnsLike | None = None,
+    as_of: dt.date | None = None,
+    edition: str = DEFAULT_EDITION,
+    extension: str | Path | None = None,
+) -> PartitionPlan:
+    """Write an extract's canonical events as patient partitions, streaming.
+
+    The extract is read lazily (:func:`pakkeforlop.scan_extract` with ``duplicates="keep"``)
+    and split by :func:`partition_key` into Parquet files under ``directory/events``; the read
+    findings go to ``directory/read_findings.parquet``. Exact duplicates stay in the files and
+    are collapsed per partition by :func:`run_partition` (they share their patient). Then the
+    files are scanned once for the row count and the two reference dates every part must share.
+
+    Args:
+        source: As in :func:`pakkeforlop.read_extract`: a file, folder, glob, list or frame.
+        directory: Folder to write to (created; files of an earlier plan there are replaced).
+        n_partitions: Number of partitions, 1 to :data:`MAX_PARTITIONS`. More partitions, less
+            memory per part.
+        columns: Column mapping, as in :func:`pakkeforlop.read_extract`.
+        as_of: The extract's reference date (default: its latest event date).
+        edition: Code catalogue edition.
+        extension: Catalogue extension file with local codes.
+
+    Returns:
+        The :class:`PartitionPlan`.
+
+    Raises:
+        ConfigurationError: If ``n_partitions`` is out of range.
+        ExtractError: If the extract cannot be read, or a source is listed twice.
+        MappingError: If a required column is missing.
+
+    Examples:
+        >>> import tempfile
+        >>> raw = pl.DataFrame(
+        ...     {"NPRId": ["p1", "p2", "p1"], "institusjonId": ["974"] * 3,
+        ...      "dato": ["02.01.2024", "03.01.2024", "02.01.2024"],
+        ...      "kode": ["D11A", "D11A", "D11A"]}
+        ... )
+        >>> plan = partition_extract(raw, tempfile.mkdtemp(), 2)
+        >>> plan.info.rows_read, plan.reference_date
+        (3, datetime.date(2024, 1, 3))
+        >>> sum(run_partition(plan, i).duplicates_collapsed for i in range(2))
+        1
+    """
+    if not 1 <= n_partitions <= MAX_PARTITIONS:
+        msg = f"n_partitions must be 1 to {MAX_PARTITIONS}, got {n_partitions}"
+        raise ConfigurationError(msg)
+    folder = Path(directory)
+    scanned = scan_extract(
+        source,
+        columns=columns,
+        as_of=as_of,
+        edition=edition,
+        extension=extension,
+        duplicates="keep",
+    )
+    sources = list(scanned.info.sources)
+    if len(set(sources)) < len(sources):
+        twice = next(s for s in sources if sources.count(s) > 1)
+        msg = f"{twice}: this source is listed twice; give each file once"
+        raise ConfigurationError(msg)
+    events_dir = folder / _EVENTS
+    if events_dir.exists():
+        shutil.rmtree(events_dir)
+    folder.mkdir(parents=True, exist_ok=True)
+    _write_partitions(scanned.events, events_dir, n_partitions)
+    scanned.findings.sink_parquet(folder / _READ_FINDINGS)
+    files = sorted(events_dir.glob("part-*.parquet"))
+    date = pl.col("event_date")
+    stats = (
+        pl.scan_parquet(files).select(
+            pl.len().alias("rows"),
+            date.max().alias("latest"),
+            date.filter(_usable()).max().alias("latest_usable"),
+        )
+        if files
+        else pl.LazyFrame({"rows": [0], "latest": [None], "latest_usable": [None]})
+    )
+    counted = (
+        pl.scan_parquet(folder / _READ_FINDINGS)
+        .group_by(pl.col("severity").cast(pl.String))
+        .agg(pl.len())
+    )
+    row, by_severity = pl.collect_all([stats, counted])
+    rows = int(row["rows"].item())
+    latest = row["latest"].item()
+    usable = row["latest_usable"].item()
+    reference = as_of if as_of is not None else latest
+    return PartitionPlan(
+        directory=folder,
+        n_partitions=n_partitions,
+        info=scanned.info.model_copy(update={"rows_read": rows, "reference_date": reference}),
+        reference_date=reference,
+        timeline_as_of=as_of if as_of is not None else usable,
+        read_findings_by_severity=dict(
+            zip(by_severity["severity"].to_list(), by_severity["len"].to_list(), strict=True)
+        ),
+        edition=edition,
+        extension=str(extension) if extension is not None else None,
+    )
+
+
+def _severity_counts(findings: pl.DataFrame) -> dict[str, int]:
+    counted = findings.group_by(pl.col("severity").cast(pl.String)).agg(pl.len())
+    return dict(zip(counted["severity"].to_list(), counted["len"].to_list(), strict=True))
+
+
+def run_partition(
+    plan: PartitionPlan,
+    index: int,
+    *,
+    keep_findings: bool = False,
+    **options: Unpack[IndicatorOptions],
+) -> PartitionResult:
+    """Pathways and partial indicator results of one partition.
+
+    Reads the partition's files, collapses its exact duplicates, builds its pathways with the
+    plan's timeline reference date and computes its partials with the extract's reference date
+    (so that the parts add up to the whole). Independent of every other partition: run them in
+    any order, in any process that can read the plan's folder.
+
+    Args:
+        plan: The plan from :func:`partition_extract`.
+        index: Which partition (0 to ``plan.n_partitions - 1``).
+        keep_findings: Return the partition's duplicate and timeline findings as well (they are
+            always counted).
+        **options: Indicator settings (:class:`IndicatorOptions`), the same for every part.
+
+    Returns:
+        A :class:`PartitionResult`.
+
+    Raises:
+        ConfigurationError: If the index is out of range or a setting is invalid.
+    """
+    files = plan.files(index)
+    catalogue = load_catalogue(plan.edition, extension=plan.extension)
+    events = (
+        pl.scan_parquet(files).cast(CANONICAL_SCHEMA)
+        if files
+        else pl.LazyFrame(schema=CANONICAL_SCHEMA)
+    ).collect()
+    kept_lazy, duplicates_lazy = collapse_duplicates(events, plan.info.sources)
+    kept, duplicates = pl.collect_all([kept_lazy, duplicates_lazy])
+    rows = events.height
+    del events
+    timeline = build_pathways(kept, as_of=plan.timeline_as_of, catalogue=catalogue)
+    del kept
+    pathways, timeline_findings = pl.collect_all([timeline.pathways, timeline.findings])
+    partials = compute_partials(
+        pathways, catalogue=catalogue, reference_date=plan.reference_date, **options
+    )
+    findings = pl.concat([duplicates, timeline_findings], how="diagonal_relaxed").cast(
+        FINDINGS_SCHEMA
+    )
+    return PartitionResult(
+        partials=partials,
+        findings_by_severity=_severity_counts(findings),
+        rows_read=rows,
+        duplicates_collapsed=duplicates.height,
+        findings=findings if keep_findings else findings.clear(),
+    )
+
+
+def combine(
+    results: Sequence[PartitionResult],
+    plan: PartitionPlan,
+    *,
+    suppress: bool = True,
+    policy: str | SuppressionPolicy = "nki",
+    level: float = 0.95,
+    **options: Unpack[IndicatorOptions],
+) -> IndicatorTable:
+    """Add the partitions' results into the indicator table of the whole extract.
+
+    Args:
+        results: One :class:`PartitionResult` per partition, in any order (every partition
+            exactly once).
+        plan: The plan the partitions came from.
+        suppress: As in :func:`pakkeforlop.compute_indicators`.
+        policy: As in :func:`pakkeforlop.compute_indicators`.
+        level: As in :func:`pakkeforlop.compute_indicators`.
+        **options: The indicator settings the partitions were run with.
+
+    Returns:
+        The :class:`~pakkeforlop.indicators.IndicatorTable`, with the metadata of the whole
+        extract (rows read, pathways, findings of every stage, reference date).
+
+    Raises:
+        ConfigurationError: If the results do not cover the extract's rows, or were computed
+            with other settings.
+    """
+    rows = sum(r.rows_read for r in results)
+    expected = plan.info.rows_read or 0
+    if rows != expected:
+        msg = (
+            f"the partition results hold {rows} rows, the extract {expected};"
+            " give every partition's result exactly once"
+        )
+        raise ConfigurationError(msg)
+    counts = dict(plan.read_findings_by_severity)
+    for r in results:
+        for severity, n in r.findings_by_severity.items():
+            counts[severity] = counts.get(severity, 0) + n
+    return combine_partials(
+        [r.partials for r in results],
+        catalogue=load_catalogue(plan.edition, extension=plan.extension),
+        suppress=suppress,
+        policy=policy,
+        level=level,
+        input_rows=plan.info.rows_read,
+        findings=counts,
+        **options,
+    )
+
+
+def compute_indicators_partitioned(
+    source: SourceLike,
+    n_partitions: int,
+    *,
+    directory: str | Path | None = None,
+    columns: ColumnsLike | None = None,
+    as_of: dt.date | None = None,
+    edition: str = DEFAULT_EDITION,
+    extension: str | Path | None = None,
+    suppress: bool = True,
+    policy: str | SuppressionPolicy = "nki",
+    level: float = 0.95,
+    **options: Unpack[IndicatorOptions],
+) -> IndicatorTable:
+    """Indicators of an extract computed one patient partition at a time, in this process.
+
+    The same table and metadata as reading the whole extract, building its pathways and
+    computing its indicators in memory (what ``pakkeforlop indicators`` does), with a peak
+    memory of about one partition's worth instead of the whole extract's.
+
+    Args:
+        source: The extract (as in :func:`pakkeforlop.read_extract`).
+        n_partitions: Number of partitions (1 to :data:`MAX_PARTITIONS`).
+        directory: Where to write the partitions; a temporary folder, removed afterwards, when
+            ``None``.
+        columns: Column mapping, as in :func:`pakkeforlop.read_extract`.
+        as_of: The extract's reference date (default: its latest event date).
+        edition: Code catalogue edition.
+        extension: Catalogue extension file with local codes.
+        suppress: As in :func:`pakkeforlop.compute_indicators`.
+        policy: As in :func:`pakkeforlop.compute_indicators`.
+        level: As in :func:`pakkeforlop.compute_indicators`.
+        **options: Indicator settings (:class:`IndicatorOptions`).
+
+    Returns:
+        The :class:`~pakkeforlop.indicators.IndicatorTable`.
+
+    Raises:
+        ConfigurationError: For invalid settings.
+        ExtractError: If the extract cannot be read.
+        MappingError: If a required column is missing.
+    """
+    # settings are checked before the extract is read, not after
+    combine_partials(
+        [],
+        catalogue=load_catalogue(edition, extension=extension),
+        suppress=suppress,
+        policy=policy,
+        level=level,
+        **options,
+    )
+    with tempfile.TemporaryDirectory(prefix="pakkeforlop-") as temp:
+        plan = partition_extract(
+            source,
+            directory if directory is not None else temp,
+            n_partitions,
+            columns=columns,
+            as_of=as_of,
+            edition=edition,
+            extension=extension,
+        )
+        results = [run_partition(plan, i, **options) for i in range(n_partitions)]
+        return combine(results, plan, suppress=suppress, policy=policy, level=level, **options)
