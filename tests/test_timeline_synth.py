@@ -34,6 +34,13 @@ def test_instances_and_milestones_match_truth(clean: tuple[pl.DataFrame, pl.Data
     assert tl.assignments.collect()["assignment"].unique().to_list() == ["assigned"]
 
 
+def test_lazy_events_give_the_same_pathways(clean: tuple[pl.DataFrame, pl.DataFrame]) -> None:
+    # a scanned (lazy) event table is looked up by joins instead of gathers: same result
+    events, truth = clean
+    shuffled = events.sample(fraction=1.0, shuffle=True, seed=3)
+    _compare(build_pathways(shuffled.lazy()).pathways.collect(), truth)
+
+
 def test_typeless_split_layout_gives_the_same_pathways(
     clean: tuple[pl.DataFrame, pl.DataFrame],
 ) -> None:

@@ -53,37 +53,60 @@ class Timeline(NamedTuple):
     excluded: no patient, institution, date or event to place it by) and ``orphan_rule``."""
 
 
+class _Lookup:
+    """Columns of the event table for given row numbers.
+
+    A gather when the table is in memory, a join when it is lazy (a scanned file).
+    """
+
+    def __init__(self, frame: pl.DataFrame | None, numbered: pl.LazyFrame) -> None:
+        self.frame = frame
+        self.numbered = numbered
+
+    def rows(self, row_numbers: pl.Series, columns: list[str | pl.Expr]) -> pl.DataFrame:
+        """The ``columns`` of the rows numbered ``row_numbers`` (no nulls), in that order."""
+        if self.frame is not None:
+            return self.frame.select(columns).select(pl.all().gather(row_numbers))
+        wanted = pl.DataFrame({"_row": row_numbers.cast(pl.UInt32)}).lazy()
+        return (
+            wanted.join(
+                self.numbered.select("_row", *columns), on="_row", how="left", maintain_order="left"
+            )
+            .drop("_row")
+            .collect()
+        )
 
 
-def _with_identity(
-    milestones: pl.DataFrame, rows: pl.DataFrame, numbered: pl.LazyFrame
-) -> pl.LazyFrame:
+def _with_identity(milestones: pl.DataFrame, rows: pl.DataFrame, lookup: _Lookup) -> pl.LazyFrame:
     """Add identifiers, strata and source position, looked up from each instance's start row.
 
     A stratum missing on the start row is taken from the first registration of the pathway
     that has it; only those pathways' rows are looked up.
     """
-    looked_up = numbered.select(
-        "_row",
-        *GROUP,
-        *CARRIED_STRATA,
-        pl.col("source_file").alias("_start_file"),
-        pl.col("source_row").alias("_start_row"),
+    start = lookup.rows(
+        milestones["_a_row"],
+        [
+            *GROUP,
+            *CARRIED_STRATA,
+            pl.col("source_file").alias("_start_file"),
+            pl.col("source_row").alias("_start_row"),
+        ],
     )
-    with_ids = (
-        milestones.lazy().join(looked_up, left_on="_a_row", right_on="_row", how="left").collect()
-    )
+    with_ids = pl.concat([milestones, start], how="horizontal")
     lacking = with_ids.filter(pl.any_horizontal(pl.col(s).is_null() for s in CARRIED_STRATA))
     if lacking.height:
-        fallback = (
+        their_rows = (
             rows.lazy()
             .join(lacking.lazy().select(INSTANCE), on=INSTANCE, how="semi")
             .select(INSTANCE, "_pos", "_row")
-            .join(numbered.select("_row", *CARRIED_STRATA), on="_row")
+            .collect()
+        )
+        strata = lookup.rows(their_rows["_row"], list(CARRIED_STRATA))
+        fallback = (
+            pl.concat([their_rows, strata], how="horizontal")
             .sort("_pos")
             .group_by(INSTANCE)
             .agg(pl.col(s).drop_nulls().first() for s in CARRIED_STRATA)
-            .collect()
         )
         with_ids = with_ids.update(fallback, on=INSTANCE, how="left")
     return with_ids.lazy()
@@ -233,24 +256,12 @@ def build_pathways(
         >>> p["pathway_key"], p["final_decision_date"], p["plan_date"], p["status"]
         ('p1|inst|D11|2023-01-02', datetime.date(2023, 1, 30), datetime.date(2023, 1, 31), 'open')
     """
-    lf = events.lazy()
-    names = lf.collect_schema().names()
-    missing = [c for c in ("source_file", "source_row", "code", "pathway_id") if c not in names]
-    if missing:
-        lf = lf.with_columns(pl.lit(None, dtype=CANONICAL_SCHEMA[c]).alias(c) for c in missing)
-    for optional in (
-        "care_level",
-        "health_trust",
-        "health_region",
-        "municipality",
-        "residence_trust",
-        "residence_region",
-        "sex",
-        "birth_year",
-        "age",
-    ):
-        if optional not in names:
-            lf = lf.with_columns(pl.lit(None, dtype=CANONICAL_SCHEMA[optional]).alias(optional))
+    names = events.lazy().collect_schema().names()
+    # every canonical column the timeline reads; an extract without some optional ones still works
+    absent = [pl.lit(None, dtype=t).alias(c) for c, t in CANONICAL_SCHEMA.items() if c not in names]
+    lf = events.lazy().with_columns(absent) if absent else events.lazy()
+    # an eager table is looked up by row number directly (a gather); a lazy one by a join
+    frame = events.with_columns(absent) if isinstance(events, pl.DataFrame) else None
     cat = catalogue or load_catalogue(edition, extension=extension)
 
     ordered = order_events(lf).collect()
@@ -268,7 +279,7 @@ def build_pathways(
     numbered = lf.with_row_index("_row")
     milestones = aggregate_instances(rows.lazy()).collect()
     # rechunk: polars 2.1's streaming engine panics formatting strings of multi-chunk frames
-    identified = _with_identity(milestones, rows, numbered).collect()
+    identified = _with_identity(milestones, rows, _Lookup(frame, numbered)).collect()
     instances = _chains(_settle(identified)).collect().rechunk()
     keys = instances.lazy().select(INSTANCE, "pathway_key")
 
