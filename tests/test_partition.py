@@ -303,3 +303,19 @@ def test_cli_partitions_give_the_same_files(synthetic: Path, tmp_path: Path) -> 
     assert metadata[0] == metadata[1]
     bad = runner.invoke(app, ["indicators", str(synthetic), "--partitions", "0"])
     assert bad.exit_code == 2
+
+
+def test_partitions_without_partition_by(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # polars 1.x has no pl.PartitionBy: one filtered sink per partition gives the same files
+    paths = _two_files(tmp_path)
+    with_key = partition_extract(paths, tmp_path / "a", 3)
+    monkeypatch.delattr(pl, "PartitionBy")
+    filtered = partition_extract(paths, tmp_path / "b", 3)
+    for i in range(3):
+        rows = [
+            pl.concat([pl.read_parquet(f) for f in plan.files(i)], how="vertical")
+            if plan.files(i)
+            else pl.DataFrame()
+            for plan in (with_key, filtered)
+        ]
+        assert sorted(rows[0].rows()) == sorted(rows[1].rows())

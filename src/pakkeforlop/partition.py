@@ -187,14 +187,15 @@ def _write_partitions(events: pl.LazyFrame, folder: Path, n: int) -> None:
             mkdir=True,
         )
         return
-    folder.mkdir(parents=True, exist_ok=True)  # pragma: no cover - polars 1.x
-    sinks = [  # pragma: no cover - polars 1.x
+    # polars 1.x: one filtered sink per partition, collected together (the scan is shared)
+    folder.mkdir(parents=True, exist_ok=True)
+    sinks = [
         keyed.filter(pl.col("_part") == i)
         .drop("_part")
         .sink_parquet(folder / f"part-{i:04d}-0.parquet", lazy=True)
         for i in range(n)
     ]
-    pl.collect_all(sinks)  # pragma: no cover - polars 1.x
+    pl.collect_all(sinks)
 
 
 def partition_extract(
