@@ -718,7 +718,6 @@ def _combined_cells(cells: pl.LazyFrame, s: _Settings) -> pl.LazyFrame:
         pl.col("numerator").sum(),
         pl.col("denominator").sum(),
         pl.col("provisional_time").any(),
-        pl.col("time_rows").list.explode(keep_nulls=False, empty_as_null=False).unique(),
     ]
     # the stratum level, raw values: merging the parts' histograms
     strata = cells.group_by([*PARTIAL_KEYS, *dims, "days"]).agg(sums)
@@ -738,40 +737,39 @@ def _combined_cells(cells: pl.LazyFrame, s: _Settings) -> pl.LazyFrame:
     else:
         levels = strata.with_columns(pl.lit(True).alias("_overall"))
     keys = [*PARTIAL_KEYS, *dims, "_overall"]
-    # numbered once, on a collected frame: a lazy unique() would number anew on every use
-    collected = levels.collect()
-    ids = collected.select(keys).unique().with_row_index("_cell").lazy()
-    rows = collected.lazy().join(ids, on=keys, nulls_equal=True)
-    durations = [d.id for d in s.chosen if d.kind == "duration"]
-    quantiles = histogram_quantiles(
-        rows.filter(pl.col("indicator_id").is_in(durations)).select(
-            "_cell", "days", pl.col("denominator").alias("count")
-        ),
-        DURATION_QUANTILES,
-        cell="_cell",
+    # one row per cell, its histogram as two lists; numbered once, on a collected frame (a lazy
+    # plan would number anew on every use)
+    per_cell = (
+        levels.group_by(keys)
+        .agg(*sums, pl.col("days"), pl.col("denominator").alias("_counts"))
+        .collect()
+        .with_row_index("_cell")
     )
-    totals = rows.group_by("_cell").agg(sums)
+    durations = [d.id for d in s.chosen if d.kind == "duration"]
+    histograms = (
+        per_cell.lazy()
+        .filter(pl.col("indicator_id").is_in(durations))
+        .select("_cell", "days", "_counts")
+        .explode(["days", "_counts"])
+    )
+    quantiles = histogram_quantiles(histograms, DURATION_QUANTILES, cell="_cell", count="_counts")
+    totals = per_cell.lazy().drop("days", "_counts")
     proportion = pl.col("indicator_id").is_in(durations).not_()
-    return (
-        ids.join(totals, on="_cell")
-        .join(quantiles, on="_cell", how="left")
-        .with_columns(
-            pl.when(proportion).then(pl.col("numerator")).alias("numerator"),
-            # a stratum value missing in the data shows as "unknown" (null means "all")
-            *(
-                pl.when(pl.col("_overall"))
-                .then(None)
-                .otherwise(pl.col(b).fill_null(UNKNOWN_STRATUM))
-                .alias(b)
-                for b in dims
-            ),
-        )
-        .rename({"time_rows": "_time_rows"})
+    return totals.join(quantiles, on="_cell", how="left").with_columns(
+        pl.when(proportion).then(pl.col("numerator")).alias("numerator"),
+        # a stratum value missing in the data shows as "unknown" (null means "all")
+        *(
+            pl.when(pl.col("_overall"))
+            .then(None)
+            .otherwise(pl.col(b).fill_null(UNKNOWN_STRATUM))
+            .alias(b)
+            for b in dims
+        ),
     )
 
 
 #: The summed columns of a partial.
-_SUMMED: Final = ("numerator", "denominator", "provisional_time", "time_rows")
+_SUMMED: Final = ("numerator", "denominator", "provisional_time")
 
 
 def _combine(
@@ -786,8 +784,14 @@ def _combine(
     merged, pathway_count, reference = _merge_partials(partials, s)
     used: list[int] = []
     if s.chosen:
-        cells = _combined_cells(merged, s).collect()
-        used = cells["_time_rows"].explode().drop_nulls().unique().to_list()
+        # the pathway-time rows that decided any unit (for the metadata), then the cells
+        rows, cells = pl.collect_all(
+            [
+                merged.select(pl.col("time_rows").explode().drop_nulls().unique()),
+                _combined_cells(merged, s),
+            ]
+        )
+        used = rows["time_rows"].to_list()
         table = _finalise(cells, s.chosen, by=s.dims, period=s.per, level=level)
     else:
         table = _empty(s.dims)
