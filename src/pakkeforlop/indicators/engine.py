@@ -712,7 +712,7 @@ def _settings_difference(found: str | None, wanted: str) -> str:
 
 
 def _combined_cells(cells: pl.LazyFrame, s: _Settings) -> pl.LazyFrame:
-    """Per cell (stratum rows, then overall rows): counts, flags, time rows and day quantiles."""
+    """Per cell (stratum rows and overall rows): counts, the provisional flag, day quantiles."""
     dims = list(s.dims)
     sums = [
         pl.col("numerator").sum(),
