@@ -26,8 +26,10 @@ from pakkeforlop.io.read import collapse_duplicates, scan_extract
 from pakkeforlop.partition import (
     combine,
     compute_indicators_partitioned,
+    estimated_rows,
     partition_extract,
     run_partition,
+    suggest_partitions,
 )
 from pakkeforlop.synth import write_synthetic
 from pakkeforlop_cli.main import app
@@ -303,6 +305,35 @@ def test_cli_partitions_give_the_same_files(synthetic: Path, tmp_path: Path) -> 
     assert metadata[0] == metadata[1]
     bad = runner.invoke(app, ["indicators", str(synthetic), "--partitions", "0"])
     assert bad.exit_code == 2
+
+
+def test_large_extracts_are_partitioned_by_default(
+    synthetic: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    rows = pl.scan_parquet(synthetic).select(pl.len()).collect().item()
+    assert estimated_rows(synthetic) == rows  # Parquet: exact, from metadata
+    assert suggest_partitions(synthetic) == 1  # a small extract runs in one piece
+    assert suggest_partitions(synthetic, rows_per_partition=rows // 4 + 1) == 4
+    csv = tmp_path / "x.csv"
+    csv.write_text("a\n" * 600, encoding="utf-8")
+    assert estimated_rows(csv) == 1200 // 60  # text files: from their size
+    # the CLI asks suggest_partitions when --partitions is not given
+    import pakkeforlop_cli.indicators as command
+
+    calls: list[object] = []
+
+    def three(source: object) -> int:
+        calls.append(source)
+        return 3
+
+    monkeypatch.setattr(command, "suggest_partitions", three)
+    runner = CliRunner()
+    auto, plain = tmp_path / "auto.csv", tmp_path / "plain.csv"
+    assert runner.invoke(app, ["indicators", str(synthetic), "-o", str(auto)]).exit_code == 0
+    assert len(calls) == 1
+    monkeypatch.setattr(command, "suggest_partitions", lambda _: 1)
+    assert runner.invoke(app, ["indicators", str(synthetic), "-o", str(plain)]).exit_code == 0
+    assert auto.read_bytes() == plain.read_bytes()
 
 
 def test_partitions_without_partition_by(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -20,12 +20,17 @@ from pakkeforlop.indicators import (
     parse_by,
 )
 from pakkeforlop.io.read import read_extract
-from pakkeforlop.partition import MAX_PARTITIONS, compute_indicators_partitioned
+from pakkeforlop.partition import (
+    MAX_PARTITIONS,
+    ROWS_PER_PARTITION,
+    compute_indicators_partitioned,
+    suggest_partitions,
+)
 from pakkeforlop.periods import parse_date_or_period
 from pakkeforlop.schema import STRATUM_COLUMNS
 from pakkeforlop.timeline import build_pathways
 
-from ._common import err_console, fail, guarded, out_console, write_table
+from ._common import Progress, err_console, fail, guarded, out_console, write_table
 
 #: Periods shown in the terminal table when no --from/--to is given (files get every period).
 TERMINAL_PERIODS = 3
@@ -318,9 +323,9 @@ def indicators_command(
             metavar="N",
             min=1,
             max=MAX_PARTITIONS,
-            help="When memory is the limit: split the extract into N patient partitions on disk"
-            " and process them one at a time; the output is exactly the same (see"
-            " docs/distributed.md).",
+            help="Split the extract into N patient partitions on disk and process them one at a"
+            " time; the output is exactly the same (see docs/distributed.md). Default: one"
+            f" partition per {ROWS_PER_PARTITION:_} registrations when the extract is larger.",
         ),
     ] = None,
 ) -> None:
@@ -353,45 +358,58 @@ def indicators_command(
     start = parse_date_or_period(date_from) if date_from else None
     end = parse_date_or_period(date_to, end=True) if date_to else None
     reference = parse_date_or_period(as_of, end=True) if as_of else None
+    progress = Progress()
+    if partitions is None:
+        # national extracts: bound memory by default; small ones run in one piece
+        suggested = suggest_partitions(extract)
+        partitions = suggested if suggested > 1 else None
+        if partitions is not None:
+            progress.note(f"large extract: processing it in {partitions} patient partitions")
     if partitions is not None:
-        table = compute_indicators_partitioned(
-            extract,
-            partitions,
-            columns=columns,
-            as_of=reference,
-            edition=edition,
-            extension=extension,
-            suppress=not no_suppress,
-            policy=policy.value,
-            period=period.value,
-            by=dims,
-            start=start,
-            end=end,
-            indicators=_split(indicator),
-            times=times,
-        )
+        with progress.phase(f"computing indicators in {partitions} partitions"):
+            table = compute_indicators_partitioned(
+                extract,
+                partitions,
+                columns=columns,
+                as_of=reference,
+                edition=edition,
+                extension=extension,
+                suppress=not no_suppress,
+                policy=policy.value,
+                period=period.value,
+                by=dims,
+                start=start,
+                end=end,
+                indicators=_split(indicator),
+                times=times,
+            )
     else:
         catalogue = load_catalogue(edition, extension=extension)
-        read = read_extract(
-            extract, columns=columns, as_of=reference, edition=edition, extension=extension
-        )
-        timeline = build_pathways(read.events, as_of=reference, catalogue=catalogue)
+        with progress.phase(f"reading {extract}"):
+            read = read_extract(
+                extract, columns=columns, as_of=reference, edition=edition, extension=extension
+            )
+        progress.note(f"{read.info.rows_read} registrations read")
+        with progress.phase("building pathways"):
+            timeline = build_pathways(read.events, as_of=reference, catalogue=catalogue)
+            pathways = timeline.pathways.collect()
         findings = pl.concat([read.findings.lazy(), timeline.findings], how="diagonal_relaxed")
-        table = compute_indicators(
-            timeline.pathways,
-            period=period.value,
-            by=dims,
-            start=start,
-            end=end,
-            suppress=not no_suppress,
-            policy=policy.value,
-            indicators=_split(indicator),
-            times=times,
-            catalogue=catalogue,
-            reference_date=read.info.reference_date or reference,
-            input_rows=read.info.rows_read,
-            findings=findings,
-        )
+        with progress.phase("computing indicators"):
+            table = compute_indicators(
+                pathways,
+                period=period.value,
+                by=dims,
+                start=start,
+                end=end,
+                suppress=not no_suppress,
+                policy=policy.value,
+                indicators=_split(indicator),
+                times=times,
+                catalogue=catalogue,
+                reference_date=read.info.reference_date or reference,
+                input_rows=read.info.rows_read,
+                findings=findings,
+            )
     if output is not None:
         _write(table, output, fmt_name)
         err_console.print(

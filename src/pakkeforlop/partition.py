@@ -40,7 +40,7 @@ from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
 from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.indicators import IndicatorTable, PathwayTimes, combine_partials, compute_partials
 from pakkeforlop.indicators.models import CareLevelDefault, SuppressionPolicy
-from pakkeforlop.io._sources import SourceLike
+from pakkeforlop.io._sources import SourceLike, expand
 from pakkeforlop.io.read import ColumnsLike, ReadInfo, collapse_duplicates, scan_extract
 from pakkeforlop.periods import Period
 from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA
@@ -48,14 +48,17 @@ from pakkeforlop.timeline import build_pathways
 
 __all__ = [
     "MAX_PARTITIONS",
+    "ROWS_PER_PARTITION",
     "IndicatorOptions",
     "PartitionPlan",
     "PartitionResult",
     "combine",
     "compute_indicators_partitioned",
+    "estimated_rows",
     "partition_extract",
     "partition_key",
     "run_partition",
+    "suggest_partitions",
 ]
 
 #: Most partitions one pass writes: the writer holds a buffer per partition (style.md).
@@ -481,3 +484,59 @@ def compute_indicators_partitioned(
         )
         results = [run_partition(plan, i, **options) for i in range(n_partitions)]
         return combine(results, plan, suppress=suppress, policy=policy, level=level, **options)
+
+
+#: Registrations per partition that ``suggest_partitions`` aims at: about 1 GB of working
+#: memory per partition on the measurements in docs/distributed.md.
+ROWS_PER_PARTITION: Final = 2_500_000
+
+#: Bytes per registration assumed for text files, whose row count is not in any header.
+_CSV_BYTES_PER_ROW: Final = 60
+
+
+def estimated_rows(source: SourceLike) -> int | None:
+    """A cheap estimate of the registrations in an extract, without reading its rows.
+
+    Parquet and Arrow files give their exact row count from metadata; CSV files are estimated
+    from their size. ``None`` when the source is a list mixing what cannot be counted.
+
+    Examples:
+        >>> import polars as pl
+        >>> estimated_rows(pl.DataFrame({"a": [1, 2, 3]}))
+        3
+    """
+    if isinstance(source, pl.DataFrame):
+        return source.height
+    if isinstance(source, pl.LazyFrame):
+        return None
+    total = 0
+    for _, path in expand(source):
+        suffix = path.suffix.lower()
+        if suffix == ".parquet":
+            total += pl.scan_parquet(path).select(pl.len()).collect().item()
+        elif suffix in (".arrow", ".ipc", ".feather"):
+            total += pl.scan_ipc(path).select(pl.len()).collect().item()
+        else:
+            total += path.stat().st_size // _CSV_BYTES_PER_ROW
+    return total
+
+
+def suggest_partitions(source: SourceLike, *, rows_per_partition: int = ROWS_PER_PARTITION) -> int:
+    """How many patient partitions keep memory bounded for this extract (1: none needed).
+
+    Args:
+        source: The extract, as for :func:`partition_extract`.
+        rows_per_partition: Registrations to aim at per partition.
+
+    Returns:
+        ``ceil(rows / rows_per_partition)``, between 1 and :data:`MAX_PARTITIONS`.
+
+    Examples:
+        >>> import polars as pl
+        >>> suggest_partitions(pl.DataFrame({"a": range(10)}), rows_per_partition=4)
+        3
+    """
+    rows = estimated_rows(source)
+    if rows is None:
+        return 1
+    return max(1, min(MAX_PARTITIONS, -(-rows // rows_per_partition)))
