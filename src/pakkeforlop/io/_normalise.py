@@ -10,8 +10,9 @@ domain/codes.md §1, §5 (codes and their validity).
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Final
+from typing import Any, Final
 
 import polars as pl
 
@@ -246,11 +247,27 @@ def _needs_text(canonical: str, dtype: pl.DataType) -> bool:
     return False
 
 
+def _map_values(
+    expr: pl.Expr, mapping: Mapping[Any, Any], dtype: pl.DataType | type[pl.DataType]
+) -> pl.Expr:
+    """Look ``expr``'s values up in ``mapping`` (null when absent), as ``replace_strict`` would.
+
+    Done as a cast to an enum of the keys and a gather of the values: polars 2.1's streaming
+    engine holds a whole column in memory for ``replace_strict``, but streams this.
+    """
+    if not mapping:
+        return pl.lit(None, dtype=dtype)
+    keys = [str(k) for k in mapping]
+    values = pl.Series(list(mapping.values()), dtype=dtype)
+    index = expr.cast(pl.String).cast(pl.Enum(keys), strict=False).to_physical()
+    return pl.lit(values).gather(index)
+
+
 def _catalogue_id(raw: pl.Expr, dtype: pl.DataType, codes: CodeSets) -> pl.Expr:
     """The row in the combined table of a value that is exactly a catalogue code, else null."""
     if dtype != pl.String:
         raw = raw.cast(pl.String)
-    return raw.replace_strict(codes.index, default=None, return_dtype=_ID)
+    return _map_values(raw, codes.index, _ID)
 
 
 def _decode(code: pl.Expr, code_id: pl.Expr, codes: CodeSets) -> pl.Expr:
@@ -285,7 +302,7 @@ def _coded(
     """
     if _is_integer(dtype):
         numbers = {int(k): v for k, v in codes.items() if k.isdigit()}
-        return raw.replace_strict(numbers, default=None, return_dtype=enum)
+        return _map_values(raw, numbers, enum)
     text: pl.Expr
     if dtype == pl.Boolean:
         text = raw.cast(pl.String)
@@ -294,10 +311,10 @@ def _coded(
         text = pl.when(whole == raw).then(whole.cast(pl.String))
     elif direct is not None:
         rest = _clean_text(pl.when(direct.is_null()).then(raw), dtype).str.to_lowercase()
-        return pl.coalesce(direct, rest.replace_strict(codes, default=None, return_dtype=enum))
+        return pl.coalesce(direct, _map_values(rest, codes, enum))
     else:
         text = _clean_text(raw, dtype).str.to_lowercase()
-    return text.replace_strict(codes, default=None, return_dtype=enum)
+    return _map_values(text, codes, enum)
 
 
 def _whole_number(raw: pl.Expr, dtype: pl.DataType, low: int, high: int) -> pl.Expr:
@@ -397,7 +414,7 @@ def normalise(
     base = base.with_columns(
         *(_clean_text(raw(c), dtypes[c]).alias(t) for c, t in texts.items()),
         *(
-            raw(c).replace_strict(codings[c][0], default=None, return_dtype=codings[c][1]).alias(d)
+            _map_values(raw(c), codings[c][0], codings[c][1]).alias(d)
             for c, d in directs.items()
         ),
     )
@@ -454,7 +471,7 @@ def normalise(
             .otherwise(rest)
             .alias("__code"),
             pl.coalesce(
-                direct, rest.replace_strict(codes.index, default=None, return_dtype=_ID)
+                direct, _map_values(rest, codes.index, _ID)
             ).alias("__code_id"),
         )
     else:
@@ -490,9 +507,7 @@ def normalise(
     # rows a look-up of the parts joined.
     key_id = pl.coalesce(
         code_id,
-        pl.when(code_id.is_null())
-        .then(key)
-        .replace_strict(codes.index, default=None, return_dtype=_ID),
+        _map_values(pl.when(code_id.is_null()).then(key), codes.index, _ID),
     )
     staged = staged.with_columns(
         pl.when(type_known).then(t).cast(PATHWAY_TYPE).alias("pathway_type"),
