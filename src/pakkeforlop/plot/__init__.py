@@ -2,9 +2,15 @@
 
 Every function returns an altair (Vega-Lite) chart object, which a notebook displays directly:
 
->>> from pakkeforlop import plot  # doctest: +SKIP
->>> plot.funnel(result, "plan_cocreated")  # doctest: +SKIP
->>> plot.trend(result, ["assessment_in_time", "plan_cocreated"])  # doctest: +SKIP
+>>> import pakkeforlop as pf
+>>> from pakkeforlop import plot
+>>> from pakkeforlop.synth import generate
+>>> pathways = pf.build_pathways(generate(300, seed=1).events).pathways
+>>> result = pf.compute_indicators(pathways, by="health_trust", period="year", suppress=False)
+>>> type(plot.funnel(result, "plan_cocreated")).__name__
+'LayerChart'
+>>> type(plot.trend(result, ["assessment_in_time", "plan_cocreated"])).__name__
+'FacetChart'
 
 The tables behind the charts (:func:`trend_data`, :func:`funnel_data`, :func:`funnel_curve`) are
 plain polars frames, so the numbers can be checked or re-used without a renderer. Funnel limits
