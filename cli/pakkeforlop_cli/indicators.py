@@ -325,7 +325,7 @@ def indicators_command(
             max=MAX_PARTITIONS,
             help="Split the extract into N patient partitions on disk and process them one at a"
             " time; the output is exactly the same (see docs/distributed.md). Default: one"
-            f" partition per {ROWS_PER_PARTITION:_} registrations when the extract is larger.",
+            f" partition per {ROWS_PER_PARTITION:,} registrations when the extract is larger.",
         ),
     ] = None,
 ) -> None:
@@ -339,6 +339,7 @@ def indicators_command(
     With --partitions N the extract is written to N Parquet files by a hash of the patient id
     (every pathway lives inside one patient), each is turned into pathways and counts on its
     own, and the counts are added up: the same table, with memory for about one partition.
+    Extracts over 2.5 million registrations are partitioned this way by default.
 
     Examples:
       pakkeforlop indicators extract.parquet
