@@ -15,6 +15,7 @@ from rich.table import Table
 
 from pakkeforlop.codes import DEFAULT_EDITION, editions
 from pakkeforlop.findings import rules
+from pakkeforlop.partition import MAX_PARTITIONS, ROWS_PER_PARTITION, suggest_partitions
 from pakkeforlop.validate import (
     JUNIT_MAX_FINDINGS,
     ValidationReport,
@@ -24,7 +25,7 @@ from pakkeforlop.validate import (
     write_report,
 )
 
-from ._common import fail, guarded, out_console
+from ._common import Progress, fail, guarded, out_console
 
 
 class ValidateFormat(StrEnum):
@@ -232,6 +233,18 @@ def validate_command(
             help="Show patient ids and pathway keys on the terminal (hidden by default).",
         ),
     ] = False,
+    partitions: Annotated[
+        int | None,
+        typer.Option(
+            "--partitions",
+            metavar="N",
+            min=1,
+            max=MAX_PARTITIONS,
+            help="Check the extract in N patient partitions on disk, one at a time: the same"
+            " findings with memory for about one partition. Default: one partition per"
+            f" {ROWS_PER_PARTITION:,} registrations when the extract is larger.",
+        ),
+    ] = None,
     explain: Annotated[
         str | None,
         typer.Option(
@@ -273,19 +286,26 @@ def validate_command(
         raise fail("missing EXTRACT: name the extract to check (or use --explain RULE)")
     if edition not in editions():
         raise fail(f"unknown edition {edition!r}; expected one of {', '.join(editions())}")
-    result = validate(
-        extract,
-        columns=columns,
-        as_of=_parse_date(as_of) if as_of is not None else None,
-        edition=edition,
-        extension=extension,
-        open_limit_days=open_limit_days,
-        unit_min_pathways=unit_min_pathways,
-        unit_drop_share=unit_drop_share,
-        unit_drop_min_count=unit_drop_min_count,
-        fail_on=fail_on.value,
-        max_error_rate=max_error_rate,
-    )
+    if partitions is None:
+        # national extracts: bound memory by default; small ones are checked in one piece
+        suggested = suggest_partitions(extract)
+        partitions = suggested if suggested > 1 else None
+    progress = Progress()
+    with progress.phase(f"checking {extract}"):
+        result = validate(
+            extract,
+            columns=columns,
+            as_of=_parse_date(as_of) if as_of is not None else None,
+            edition=edition,
+            extension=extension,
+            open_limit_days=open_limit_days,
+            unit_min_pathways=unit_min_pathways,
+            unit_drop_share=unit_drop_share,
+            unit_drop_min_count=unit_drop_min_count,
+            fail_on=fail_on.value,
+            max_error_rate=max_error_rate,
+            partitions=partitions,
+        )
     if report is not None:
         kind = None if fmt is ValidateFormat.table else fmt.value
         write_report(result, report, fmt=kind)

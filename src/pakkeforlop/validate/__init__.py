@@ -29,6 +29,7 @@ from pakkeforlop.validate._output import (
     report_json,
     write_report,
 )
+from pakkeforlop.validate._partitioned import validate_partitioned
 from pakkeforlop.validate._report import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
@@ -69,6 +70,7 @@ __all__ = [
     "unit_sudden_drop",
     "validate",
     "validate_events",
+    "validate_partitioned",
     "validate_stage_findings",
     "write_report",
 ]

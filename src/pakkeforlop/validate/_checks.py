@@ -234,7 +234,9 @@ def unit_sudden_drop(
     reports them).
 
     Args:
-        events: The canonical event table (uses ``institution_id`` and ``event_date``).
+        events: The canonical event table (uses ``institution_id`` and ``event_date``), or
+            registrations already counted per institution and date in a ``registrations``
+            column (so partitions can be counted apart and added up).
         as_of: The reference date.
         drop_share: The fall, as a share of the earlier month, that counts as sudden.
         min_count: The fewest registrations the earlier month must have.
@@ -252,6 +254,9 @@ def unit_sudden_drop(
         ['institution u1: 2 registrations in 2021-02, down 80 % from 10 in 2021-01']
     """
     last = last_complete_month(as_of)
+    # pre-counted registrations (a `registrations` column, as partitioned runs pass) or rows
+    names = events.lazy().collect_schema().names()
+    weight = pl.col("registrations") if "registrations" in names else pl.lit(1, dtype=pl.Int64)
     monthly = (
         events.lazy()
         .filter(
@@ -259,10 +264,14 @@ def unit_sudden_drop(
             & pl.col("event_date").is_not_null()
             & (pl.col("event_date") <= as_of)
         )
-        .select("institution_id", pl.col("event_date").dt.truncate("1mo").alias("month"))
+        .select(
+            "institution_id",
+            pl.col("event_date").dt.truncate("1mo").alias("month"),
+            weight.alias("_weight"),
+        )
         .filter(pl.col("month") <= last)
         .group_by("institution_id", "month")
-        .agg(pl.len().cast(pl.Int64).alias("count"))
+        .agg(pl.col("_weight").sum().cast(pl.Int64).alias("count"))
     )
     grid = (
         monthly.group_by("institution_id")

@@ -276,6 +276,7 @@ def validate(
     fail_on: str = "error",
     max_error_rate: float | None = None,
     today: dt.date | None = None,
+    partitions: int | None = None,
 ) -> ValidationReport:
     """Validate an extract: read it, build its pathways, run every rule, gather one report.
 
@@ -302,6 +303,9 @@ def validate(
         fail_on: ``"error"`` or ``"warning"``: the lowest severity that fails the run.
         max_error_rate: Pass anyway when at most this share of rows has failing findings.
         today: The date "the future" starts after (defaults to the system date; for tests).
+        partitions: Check the extract in this many patient partitions, one at a time: the same
+            report with memory for about one partition
+            (:func:`~pakkeforlop.validate.validate_partitioned`).
 
     Returns:
         The :class:`ValidationReport` (``exit_code`` 0 or 1).
@@ -334,6 +338,24 @@ def validate(
         unit_drop_min_count=unit_drop_min_count,
     )
     _check_decision(fail_on, max_error_rate)
+    if partitions is not None:
+        from pakkeforlop.validate._partitioned import validate_partitioned  # noqa: PLC0415
+
+        return validate_partitioned(
+            source,
+            partitions,
+            columns=columns,
+            as_of=as_of,
+            edition=edition,
+            extension=extension,
+            open_limit_days=open_limit_days,
+            unit_min_pathways=unit_min_pathways,
+            unit_drop_share=unit_drop_share,
+            unit_drop_min_count=unit_drop_min_count,
+            fail_on=fail_on,
+            max_error_rate=max_error_rate,
+            today=today,
+        )
     now = today or dt.date.today()
     cat = load_catalogue(edition, extension=extension)
     extract = read_extract(
