@@ -36,7 +36,7 @@ from typing import Final, NamedTuple, TypedDict, Unpack
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
-from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
+from pakkeforlop.codes import DEFAULT_EDITION, Catalogue, load_catalogue
 from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.indicators import IndicatorTable, PathwayTimes, combine_partials, compute_partials
 from pakkeforlop.indicators.models import CareLevelDefault, SuppressionPolicy
@@ -50,6 +50,7 @@ __all__ = [
     "MAX_PARTITIONS",
     "ROWS_PER_PARTITION",
     "IndicatorOptions",
+    "PartitionPathways",
     "PartitionPlan",
     "PartitionResult",
     "combine",
@@ -57,6 +58,7 @@ __all__ = [
     "estimated_rows",
     "partition_extract",
     "partition_key",
+    "partition_pathways",
     "run_partition",
     "suggest_partitions",
 ]
@@ -313,6 +315,49 @@ def _severity_counts(findings: pl.DataFrame) -> dict[str, int]:
     return dict(zip(counted["severity"].to_list(), counted["len"].to_list(), strict=True))
 
 
+class PartitionPathways(NamedTuple):
+    """One partition read, its duplicates collapsed and its pathways built."""
+
+    rows_read: int
+    events: pl.DataFrame
+    """The partition's events with exact duplicates collapsed (canonical schema)."""
+    duplicates: pl.DataFrame
+    """``duplicate_registration`` findings of the rows collapsed."""
+    pathways: pl.DataFrame
+    timeline_findings: pl.DataFrame
+
+
+def partition_pathways(
+    plan: PartitionPlan, index: int, *, as_of: dt.date | None, catalogue: Catalogue
+) -> PartitionPathways:
+    """Read one partition, collapse its exact duplicates and build its pathways.
+
+    The step every per-partition computation (indicator partials, validation) starts from.
+
+    Args:
+        plan: The plan from :func:`partition_extract`.
+        index: Which partition (0 to ``plan.n_partitions - 1``).
+        as_of: The reference date for the pathways (the same for every partition).
+        catalogue: The code catalogue.
+
+    Returns:
+        A :class:`PartitionPathways`.
+    """
+    files = plan.files(index)
+    events = (
+        pl.scan_parquet(files).cast(CANONICAL_SCHEMA)
+        if files
+        else pl.LazyFrame(schema=CANONICAL_SCHEMA)
+    ).collect()
+    kept_lazy, duplicates_lazy = collapse_duplicates(events, plan.info.sources)
+    kept, duplicates = pl.collect_all([kept_lazy, duplicates_lazy])
+    rows = events.height
+    del events
+    timeline = build_pathways(kept, as_of=as_of, catalogue=catalogue)
+    pathways, timeline_findings = pl.collect_all([timeline.pathways, timeline.findings])
+    return PartitionPathways(rows, kept, duplicates, pathways, timeline_findings)
+
+
 def run_partition(
     plan: PartitionPlan,
     index: int,
@@ -340,20 +385,10 @@ def run_partition(
     Raises:
         ConfigurationError: If the index is out of range or a setting is invalid.
     """
-    files = plan.files(index)
     catalogue = load_catalogue(plan.edition, extension=plan.extension)
-    events = (
-        pl.scan_parquet(files).cast(CANONICAL_SCHEMA)
-        if files
-        else pl.LazyFrame(schema=CANONICAL_SCHEMA)
-    ).collect()
-    kept_lazy, duplicates_lazy = collapse_duplicates(events, plan.info.sources)
-    kept, duplicates = pl.collect_all([kept_lazy, duplicates_lazy])
-    rows = events.height
-    del events
-    timeline = build_pathways(kept, as_of=plan.timeline_as_of, catalogue=catalogue)
-    del kept
-    pathways, timeline_findings = pl.collect_all([timeline.pathways, timeline.findings])
+    part = partition_pathways(plan, index, as_of=plan.timeline_as_of, catalogue=catalogue)
+    rows, duplicates, pathways = part.rows_read, part.duplicates, part.pathways
+    timeline_findings = part.timeline_findings
     partials = compute_partials(
         pathways, catalogue=catalogue, reference_date=plan.reference_date, **options
     )

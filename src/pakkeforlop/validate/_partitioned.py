@@ -18,10 +18,9 @@ import polars as pl
 from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
 from pakkeforlop.findings import empty_findings
 from pakkeforlop.io._sources import SourceLike
-from pakkeforlop.io.read import ColumnsLike, collapse_duplicates
-from pakkeforlop.partition import partition_extract
-from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA
-from pakkeforlop.timeline import build_pathways
+from pakkeforlop.io.read import ColumnsLike
+from pakkeforlop.partition import partition_extract, partition_pathways
+from pakkeforlop.schema import FINDINGS_SCHEMA
 from pakkeforlop.validate._checks import open_too_long, unit_never_registers, unit_sudden_drop
 from pakkeforlop.validate._report import ValidationReport, conform
 from pakkeforlop.validate._run import _check_decision, build_report, thresholds_from
@@ -126,15 +125,11 @@ def validate_partitioned(
         unit_pathways: list[pl.DataFrame] = []
         registrations: list[pl.DataFrame] = []
         for index in range(plan.n_partitions):
-            part_files = plan.files(index)
-            if not part_files:
+            if not plan.files(index):
                 continue
-            events = pl.scan_parquet(part_files).cast(CANONICAL_SCHEMA).collect()
-            kept_lazy, duplicates_lazy = collapse_duplicates(events, plan.info.sources)
-            kept, duplicates = pl.collect_all([kept_lazy, duplicates_lazy])
-            del events
-            timeline = build_pathways(kept, as_of=reference, catalogue=catalogue)
-            pathways, timeline_findings = pl.collect_all([timeline.pathways, timeline.findings])
+            part = partition_pathways(plan, index, as_of=reference, catalogue=catalogue)
+            kept, duplicates, pathways = part.events, part.duplicates, part.pathways
+            timeline_findings = part.timeline_findings
             parts += [conform(duplicates).collect(), conform(timeline_findings).collect()]
             if reference is not None:
                 parts.append(
