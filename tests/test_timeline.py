@@ -427,7 +427,7 @@ def test_hash_collision_falls_back_to_exact_order(monkeypatch: pytest.MonkeyPatc
     )
     ordered = order_events(ev.lazy()).collect()
     assert not hash_collision(ordered)
-    clash = ordered.with_columns(_g=pl.lit(7, dtype=pl.UInt64)).sort("event_date")
+    clash = ordered.with_columns(_g=pl.lit(7, dtype=pl.UInt64)).sort("_row")
     assert hash_collision(clash)
     expected = run(ev)[0]
     monkeypatch.setattr(tl_module, "hash_collision", lambda _: True)

@@ -24,6 +24,7 @@ from pakkeforlop.schema import (
 from pakkeforlop.timeline.assign import (
     ASSIGNMENT,
     GROUP,
+    NARROW,
     assign_instances,
     hash_collision,
     order_events,
@@ -267,11 +268,12 @@ def build_pathways(
     ordered = order_events(lf).collect()
     if hash_collision(ordered):
         ordered = order_events(lf, exact=True).collect()
+    narrow = (frame if frame is not None else lf).lazy().select(NARROW).collect()
+    assigned_all = assign_instances(ordered, narrow)
+    del ordered, narrow
     if as_of is None:
-        latest = ordered.filter(pl.col("_usable"))["event_date"].max()
+        latest = assigned_all.filter(pl.col("_usable"))["event_date"].max()
         as_of = latest if isinstance(latest, dt.date) else dt.date.today()
-    assigned_all = assign_instances(ordered)
-    del ordered
 
     rows = with_running_counts(
         assigned_all.lazy().filter(pl.col("assignment") == "assigned")

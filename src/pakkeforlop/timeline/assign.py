@@ -1,10 +1,13 @@
 """Assigning registrations to pathway instances (domain/extract-and-timeline.md §2, rules 1–5).
 
-The result is the *ordered* event table with, per row, the instance it belongs to (``_type``,
-``_k``: the k-th start of that type in its group) or why it belongs to none (``assignment``).
-Everything is vectorised: a group is (patient, institution, given pathway id); within a group and
-type, the instance number is the running count of starts (A), and a row belongs to instance ``k``
-when no end (X) of that instance comes before it.
+The result is the event table in *instance order* — by group, then type, then the order within
+the group (rule 2) — with, per row, the instance it belongs to (``_type``, ``_k``: the k-th start
+of that type in its group) or why it belongs to none (``assignment``). Everything is vectorised:
+a group is (patient, institution, given pathway id); within a group and type, the instance number
+is the running count of starts (A), and a row belongs to instance ``k`` when no end (X) of that
+instance comes before it. Because every group, type and instance is a contiguous run of rows in
+instance order, running counts are one cumulative sum over the whole table less its value at the
+start of the run, and aggregations run on sorted keys: no hashing windows over millions of rows.
 """
 
 from __future__ import annotations
@@ -23,6 +26,8 @@ __all__ = [
     "assign_instances",
     "hash_collision",
     "order_events",
+    "run_start",
+    "segmented_count",
 ]
 
 #: What became of each registration.
@@ -32,12 +37,14 @@ ASSIGNMENT: Final = pl.Enum(["assigned", "orphan", "ambiguous", "excluded"])
 #: pathway id refines the grouping, so given instances are checked by the same rules.
 GROUP: Final = ("patient_id", "institution_id", "pathway_id")
 
-#: A dense integer id of the group, numbered in sorted order (windows on one integer column are
-#: far cheaper than on three strings).
+#: A dense integer id of the group (1, 2, ...), numbered in sorted order (windows on one integer
+#: column are far cheaper than on three strings).
 GROUP_ID: Final = "_gid"
 
 _INF: Final = 2**62
 _MAX_PASSES: Final = 10
+#: Sort code of a row without a type: after every type of its group.
+_NO_TYPE: Final = 15
 
 
 def _order_key() -> pl.Expr:
@@ -50,13 +57,16 @@ def _order_key() -> pl.Expr:
     days = (pl.col("event_date").cast(pl.Int32).fill_null(0).clip(0, 2**16 - 1)).cast(u64)
     event = pl.col("event").to_physical().fill_null(15).cast(u64)
     ptype = pl.col("pathway_type").to_physical().fill_null(15).cast(u64)
-    # outcome letters A..Z -> 1..26, anything else (e.g. '?') 27, none 0
-    letter = (
-        pl.col("outcome").str.slice(0, 1).str.encode("hex").str.to_integer(base=16, strict=False)
-    )
+    # outcome letters A..Z -> 1..26, anything else (e.g. '?') 27, none or empty 0; an enum cast
+    # of the first character is a look-up in 26 values, far cheaper than decoding bytes
+    first = pl.col("outcome").str.slice(0, 1)
+    letter = first.cast(pl.Enum([chr(c) for c in range(65, 91)]), strict=False).to_physical()
     outcome = (
-        (pl.when(letter.is_between(65, 90)).then(letter - 64).when(letter.is_not_null()).then(27))
-        .fill_null(0)
+        pl.when(letter.is_not_null())
+        .then(letter.cast(pl.Int64) + 1)
+        .when(first.str.len_bytes() > 0)
+        .then(27)
+        .otherwise(0)
         .cast(u64)
     )
     row = pl.col("source_row").fill_null(0).cast(u64) & (2**34 - 1)
@@ -77,14 +87,16 @@ NARROW: Final = (
 
 
 def order_events(events: pl.LazyFrame, *, exact: bool = False) -> pl.LazyFrame:
-    """The narrow event table, ordered by group, date and the fixed same-day order (rule 2).
+    """The order of the registrations: by group, date and the fixed same-day order (rule 2).
 
     Groups are ordered by a 64-bit hash of (patient, institution, pathway id) and rows within a
     group by a packed integer key (date, event order, type, outcome, source row), so the order —
-    and everything built on it — does not depend on the row order of the input. Only the
-    :data:`NARROW` columns are kept, with ``_row`` (the row number in ``events``, to look the rest
-    up), ``_pos`` (position in this order), ``_gid`` (the group's number), ``_usable`` (whether
-    the row has what assignment needs: patient, institution, date, event) and the hashes.
+    and everything built on it — does not depend on the row order of the input. Only keys are
+    kept (the :data:`NARROW` columns are gathered once rows are in instance order, see
+    :func:`assign_instances`): ``_row`` (the row number in ``events``), ``event``,
+    ``pathway_type``, ``_pos`` (position in this order), ``_gid`` (the group's number, from 1),
+    ``_usable`` (whether the row has what assignment needs: patient, institution, date, event)
+    and the hashes ``_g``, ``_g2``.
 
     Args:
         events: The canonical event table.
@@ -104,7 +116,8 @@ def order_events(events: pl.LazyFrame, *, exact: bool = False) -> pl.LazyFrame:
         events.with_row_index("_row")
         .select(
             "_row",
-            *NARROW,
+            "event",
+            "pathway_type",
             *(GROUP if exact else ()),
             _usable=usable,
             _g=group.hash(seed=0),
@@ -118,8 +131,10 @@ def order_events(events: pl.LazyFrame, *, exact: bool = False) -> pl.LazyFrame:
             pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in group_key)
             .cum_sum()
             .cast(pl.Int64)
+            .set_sorted()
             .alias(GROUP_ID),
         )
+        .drop("_o", *(GROUP if exact else ()))
     )
 
 
@@ -132,27 +147,52 @@ def hash_collision(ordered: pl.DataFrame) -> bool:
     return bool(ordered.select(clash.any()).item())
 
 
-def _typed_instances(frame: pl.LazyFrame) -> pl.LazyFrame:
-    """Number instances per (group, type) and mark rows before a start or after an end.
+def run_start(*columns: str) -> pl.Expr:
+    """Whether a row starts a run of equal values of ``columns`` (the first row does)."""
+    return ~pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift(1)) for c in columns)
 
-    Adds ``_tkey`` (group and type packed in one integer), ``_k`` (the running count of starts),
-    ``_ikey`` (group, type and ``_k`` packed: one integer per instance) and ``_x_before`` (ends of
-    the instance before the row).
+
+def segmented_count(flag: pl.Expr, *run: str, inclusive: bool = False) -> pl.Expr:
+    """How many rows of the run, up to this one, have ``flag`` (a window on sorted runs).
+
+    The same as ``flag.cum_sum().over(run)`` when each run of ``run`` values is contiguous, at
+    the price of one cumulative sum: the count at the row less the count before the run began.
+    With ``inclusive=False`` the row itself is not counted (strictly before).
     """
-    is_a = (pl.col("event") == "A").cast(pl.Int32)
-    is_x = (pl.col("event") == "X").cast(pl.Int32)
-    tkey = pl.col(GROUP_ID) * 16 + pl.col("_type").to_physical().cast(pl.Int64)
-    return (
-        frame.with_columns(_tkey=tkey)
-        .with_columns(_k=is_a.cum_sum().over("_tkey"))
-        .with_columns(_ikey=pl.col("_tkey") * 2**24 + pl.col("_k"))
-        .with_columns(_x_before=(is_x.cum_sum() - is_x).over("_ikey"))
+    as_int = flag.cast(pl.Int64)
+    total = as_int.cum_sum()
+    before_run = pl.when(run_start(*run)).then(total - as_int).forward_fill()
+    counted = total - before_run
+    return counted if inclusive else counted - as_int
+
+
+def _in_instance_order(frame: pl.DataFrame) -> pl.DataFrame:
+    """Sort rows (given in group order) by group, type and position; number the instances.
+
+    The sort is on one integer: a group's rows occupy positions ``[start, start + len)``; a row's
+    key is ``16·start + type·len + (position − start)``, which orders types within the group and
+    keeps groups apart. Adds ``_tkey`` (group and type packed in one integer), ``_k`` (the
+    running count of starts), ``_ikey`` (group, type and ``_k`` packed: one integer per
+    instance, non-decreasing in this order) and ``_x_before`` (ends of the instance before the
+    row).
+    """
+    pos = pl.col("_pos")
+    start = pl.when(run_start(GROUP_ID)).then(pos).forward_fill()
+    end = pl.when(run_start(GROUP_ID).shift(-1).fill_null(True)).then(pos).backward_fill()
+    code = pl.col("_type").to_physical().cast(pl.Int64).fill_null(_NO_TYPE)
+    key = 16 * start + code * (end - start + 1) + (pos - start)
+    ordered = frame.sort(key).with_columns(_tkey=(pl.col(GROUP_ID) * 16 + code).set_sorted())
+    is_a = pl.col("event") == "A"
+    is_x = pl.col("event") == "X"
+    return ordered.with_columns(_k=segmented_count(is_a, "_tkey", inclusive=True)).with_columns(
+        _ikey=(pl.col("_tkey") * 2**24 + pl.col("_k")).set_sorted(),
+        _x_before=segmented_count(is_x, "_tkey", "_k"),
     )
 
 
-def _open_intervals(frame: pl.LazyFrame) -> pl.LazyFrame:
+def _open_intervals(frame: pl.DataFrame) -> pl.LazyFrame:
     """Per instance: the position of its start, of its end (X) and of the next start of its type."""
-    members = frame.filter(
+    members = frame.lazy().filter(
         pl.col("_type").is_not_null() & (pl.col("_k") > 0) & (pl.col("_x_before") == 0)
     )
     inst = members.group_by([GROUP_ID, "_type", "_k"]).agg(
@@ -164,21 +204,27 @@ def _open_intervals(frame: pl.LazyFrame) -> pl.LazyFrame:
     )
 
 
+def _pending(typed: pl.DataFrame) -> pl.LazyFrame:
+    """Usable rows still without a type."""
+    return (
+        typed.lazy().filter(pl.col("_type").is_null() & pl.col("_usable")).select(GROUP_ID, "_pos")
+    )
+
+
 def _resolve_typeless(multi: pl.DataFrame) -> pl.DataFrame:
     """Give typeless rows of multi-type groups the type of the only instance open there (rule 3).
 
     A typeless end (X) closes the instance it joins, which can leave a single open instance for
-    later typeless rows; so this repeats until nothing changes (a few passes at most).
+    later typeless rows; so this repeats until nothing changes (a few passes at most). ``multi``
+    holds whole groups in group order, and so does the result.
     """
     frame = multi
     for _ in range(_MAX_PASSES):
-        typed = _typed_instances(frame.lazy())
+        typed = _in_instance_order(frame)
         intervals = _open_intervals(typed)
-        pending = typed.filter(pl.col("_type").is_null() & pl.col("_usable")).select(
-            GROUP_ID, "_pos"
-        )
         found = (
-            pending.join(intervals, on=GROUP_ID, how="inner")
+            _pending(typed)
+            .join(intervals, on=GROUP_ID, how="inner")
             .filter(
                 (pl.col("_open") < pl.col("_pos"))
                 & (pl.col("_pos") <= pl.col("_close"))
@@ -193,21 +239,28 @@ def _resolve_typeless(multi: pl.DataFrame) -> pl.DataFrame:
         if found.height == 0:
             break
         frame = (
-            frame.join(found, on="_pos", how="left")
+            frame.join(found, on="_pos", how="left", maintain_order="left")
             .with_columns(pl.coalesce("_type", "_only").alias("_type"))
             .drop("_only")
         )
     return frame
 
 
-def _typeless_fate(typed: pl.LazyFrame) -> pl.LazyFrame:
+def _typeless_fate(typed: pl.DataFrame) -> pl.DataFrame:
     """Why a typeless row that found no single instance was not assigned: 0 or several open."""
-    pending = typed.filter(pl.col("_type").is_null() & pl.col("_usable")).select(GROUP_ID, "_pos")
+    pending = _pending(typed).collect()
+    if pending.height == 0:
+        return pending.select(
+            "_pos",
+            _n_open=pl.lit(0, dtype=pl.UInt32),
+            _started_before=pl.lit(value=False),
+        )
     # only the groups that have such rows need their instance intervals
-    involved = typed.join(pending.select(GROUP_ID).unique(), on=GROUP_ID, how="semi")
+    involved = typed.filter(pl.col(GROUP_ID).is_in(pending[GROUP_ID].unique().implode()))
     intervals = _open_intervals(involved)
     return (
-        pending.join(intervals, on=GROUP_ID, how="inner")
+        pending.lazy()
+        .join(intervals, on=GROUP_ID, how="inner")
         .group_by("_pos")
         .agg(
             _n_open=(
@@ -217,45 +270,77 @@ def _typeless_fate(typed: pl.LazyFrame) -> pl.LazyFrame:
             ).sum(),
             _started_before=(pl.col("_open") < pl.col("_pos")).any(),
         )
+        .collect()
     )
 
 
-def assign_instances(ordered: pl.DataFrame) -> pl.DataFrame:
-    """Assign every ordered registration to an instance, or say why not.
+def _with_types(ordered: pl.DataFrame) -> pl.DataFrame:
+    """Each row's pathway type for assignment, ``_type`` (rule 3, the common case).
 
-    Args:
-        ordered: The output of :func:`order_events`, collected.
-
-    Returns:
-        The same rows, in order, with ``_type`` (the instance's type), ``_k`` (its start number
-        within the group and type), ``_tkey`` and ``_ikey`` (see :func:`_typed_instances`),
-        ``assignment`` (:data:`ASSIGNMENT`) and ``orphan_rule`` (``no_start``,
-        ``event_after_end`` or ``ambiguous_event``; null when assigned or excluded).
+    A typeless row of a group whose starts are all of one type takes that type. In groups with
+    starts of several types, typeless rows are resolved by :func:`_resolve_typeless`; they are
+    marked ``_needs_resolution``.
     """
-    starts = pl.col("pathway_type").filter(pl.col("event") == "A").drop_nulls()
-    framed = ordered.with_columns(
-        _n_types=starts.n_unique().over(GROUP_ID),
-        _group_type=starts.first().over(GROUP_ID),
+    a_type = pl.when(pl.col("event") == "A").then(pl.col("pathway_type").to_physical())
+    per_group = (
+        ordered.lazy()
+        .group_by(GROUP_ID, maintain_order=True)
+        .agg(
+            _t_min=a_type.min(),
+            _t_max=a_type.max(),
+            _typeless=(pl.col("pathway_type").is_null() & pl.col("_usable")).any(),
+        )
+        .collect()
+    )
+    # group ids are 1, 2, ... in order, so the group's row is a gather, not a join
+    index = ordered[GROUP_ID] - 1
+    multi = (per_group["_t_min"] != per_group["_t_max"]).fill_null(value=False)
+    single = pl.Series(PATHWAY_TYPE.categories).gather(per_group["_t_min"]).cast(PATHWAY_TYPE)
+    return ordered.with_columns(
+        _multi=multi.gather(index),
+        _group_type=single.gather(index),
+        _needs_resolution=(multi & per_group["_typeless"]).gather(index),
     ).with_columns(
         _type=pl.when(pl.col("_usable"))
         .then(
-            pl.when(pl.col("_n_types") <= 1)
+            pl.when(~pl.col("_multi"))
             .then(pl.coalesce("pathway_type", "_group_type"))
             .otherwise(pl.col("pathway_type"))
         )
         .cast(PATHWAY_TYPE)
     )
-    needs_resolution = (pl.col("_n_types") > 1) & (
-        (pl.col("pathway_type").is_null() & pl.col("_usable")).any().over(GROUP_ID)
+
+
+def assign_instances(ordered: pl.DataFrame, narrow: pl.DataFrame) -> pl.DataFrame:
+    """Assign every ordered registration to an instance, or say why not.
+
+    Args:
+        ordered: The output of :func:`order_events`, collected.
+        narrow: The :data:`NARROW` columns of the event table, in its row order (``_row``).
+
+    Returns:
+        The rows in instance order (group, type, position; so each instance's rows are
+        contiguous and in the order of rule 2), with ``_row``, ``_pos``, ``_gid``, ``_usable``,
+        the :data:`NARROW` columns, ``_type`` (the instance's type), ``_k`` (its start number
+        within the group and type), ``_tkey`` and ``_ikey`` (see :func:`_in_instance_order`),
+        ``_x_before``, ``assignment`` (:data:`ASSIGNMENT`) and ``orphan_rule`` (``no_start``,
+        ``event_after_end`` or ``ambiguous_event``; null when assigned or excluded).
+    """
+    framed = _with_types(
+        ordered.select("_row", "_pos", GROUP_ID, "_usable", "event", "pathway_type")
     )
-    multi = framed.filter(needs_resolution)
-    if multi.height:
-        resolved = _resolve_typeless(multi)
-        framed = pl.concat([framed.filter(~needs_resolution), resolved]).sort("_pos")
-    typed = _typed_instances(framed.lazy())
+    needs = framed["_needs_resolution"]
+    if needs.any():
+        resolved = _resolve_typeless(framed.filter(needs))
+        framed = pl.concat([framed.filter(~needs), resolved]).sort("_pos")
+    typed = _in_instance_order(framed.select("_row", "_pos", GROUP_ID, "_usable", "event", "_type"))
     fate = _typeless_fate(typed)
+    # the few rows not yet typed learn why; the rest of the table only gets nulls
+    typed = typed.join(fate, on="_pos", how="left", maintain_order="left")
+    gathered = narrow.select(pl.all().gather(typed["_row"]))
     return (
-        typed.join(fate, on="_pos", how="left", maintain_order="left")
+        pl.concat([typed.drop("event"), gathered], how="horizontal")
+        .lazy()
         .with_columns(
             assignment=pl.when(~pl.col("_usable"))
             .then(pl.lit("excluded"))
@@ -273,12 +358,12 @@ def assign_instances(ordered: pl.DataFrame) -> pl.DataFrame:
             .then(
                 pl.when(
                     (pl.col("_type").is_not_null() & (pl.col("_k") > 0))
-                    | pl.col("_started_before").fill_null(False)
+                    | pl.col("_started_before").fill_null(value=False)
                 )
                 .then(pl.lit("event_after_end"))
                 .otherwise(pl.lit("no_start"))
             )
         )
-        .drop("_n_open", "_started_before", "_n_types", "_group_type")
+        .drop("_n_open", "_started_before")
         .collect()
     )

@@ -11,13 +11,16 @@ from typing import Final
 import polars as pl
 
 from pakkeforlop.schema import AGE_GROUPS, PATHWAY_SCHEMA
-from pakkeforlop.timeline.assign import GROUP_ID
+from pakkeforlop.timeline.assign import GROUP_ID, segmented_count
 
 __all__ = ["INSTANCE", "age_group", "aggregate_instances", "with_running_counts"]
 
 #: The column that identifies one instance among the assigned rows (group, type and start
 #: number packed in one integer, see :func:`pakkeforlop.timeline.assign.assign_instances`).
 INSTANCE: Final = "_ikey"
+
+#: Stands in for a missing outcome while outcomes are carried forward.
+_NO_OUTCOME: Final = "\x00"
 
 #: Events after which a registration cannot be the start of treatment (see ``treatment_start``).
 _NOT_TREATMENT: Final = ("D", "H", "X")
@@ -31,14 +34,24 @@ def with_running_counts(assigned: pl.LazyFrame) -> pl.LazyFrame:
     """Add, per row, how many M, C and D came before it in its instance (strictly before).
 
     These drive both the milestones (treatment start after detox) and the register checks
-    (M after C, E without C, ...).
+    (M after C, E without C, ...). ``assigned`` is in instance order (each instance's rows
+    contiguous, :func:`~pakkeforlop.timeline.assign.assign_instances`), so the counts are running
+    sums on sorted runs. ``_first_c_outcome`` is the outcome of the instance's first C, on that C
+    and every row after it (null before it, where no check reads it).
     """
-    counts = {}
-    for letter in ("M", "C", "D"):
-        flag = (_ev == letter).cast(pl.Int32)
-        counts[f"_{letter.lower()}_before"] = (flag.cum_sum() - flag).over(INSTANCE)
+    counts = {
+        f"_{letter.lower()}_before": segmented_count(_ev == letter, INSTANCE)
+        for letter in ("M", "C", "D")
+    }
+    is_c = _ev == "C"
+    # the first C of an instance marks its outcome (a stand-in for none); rows after it up to
+    # the next instance see the nearest mark before them, which is that first C
+    mark = pl.when(is_c & (pl.col("_c_before") == 0)).then(_oc.fill_null(_NO_OUTCOME))
+    seen = mark.forward_fill()
     return assigned.with_columns(**counts).with_columns(
-        _first_c_outcome=_oc.filter(_ev == "C").first().over(INSTANCE)
+        _first_c_outcome=pl.when((is_c | (pl.col("_c_before") > 0)) & (seen != _NO_OUTCOME)).then(
+            seen
+        )
     )
 
 
@@ -88,7 +101,8 @@ def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
     first_c_pos = _first("_pos", _ev == "C")
     first_m_pos = _first("_pos", _ev == "M")
     return (
-        assigned.group_by(INSTANCE)
+        assigned.with_columns(pl.col(INSTANCE).set_sorted())
+        .group_by(INSTANCE, maintain_order=True)
         .agg(
             *(pl.col(c).first() for c in (GROUP_ID, "_tkey", "_type", "_k")),
             _age_a=_first("age", is_a),
