@@ -689,3 +689,71 @@ def test_register_csv_reads_as_the_same_frame(
     assert a.findings.drop("message", "source_file", "source_row").equals(
         b.findings.drop("message", "source_file", "source_row")
     )
+
+
+# Keys drawn from tiny alphabets (with gaps), so that exact duplicates and near-duplicates that
+# differ in one key column are common.
+_key_rows = st.lists(
+    st.tuples(
+        st.sampled_from(["p1", "p2", None]),
+        st.sampled_from(["974101", "974102"]),
+        st.sampled_from([D(2024, 1, 2), D(2024, 1, 3), None]),
+        st.sampled_from(["D11", "D01", None]),
+        st.sampled_from(["A", "C", None]),
+        st.sampled_from(["P", "U", None]),
+    ),
+    max_size=40,
+)
+
+
+def _keyed(rows: list[tuple[object, ...]]) -> pl.DataFrame:
+    frame = pl.DataFrame(
+        rows,
+        schema={
+            "patient_id": pl.String,
+            "institution_id": pl.String,
+            "event_date": pl.Date,
+            "pathway_type": CANONICAL_SCHEMA["pathway_type"],
+            "event": CANONICAL_SCHEMA["event"],
+            "outcome": pl.String,
+        },
+        orient="row",
+    )
+    # Orders as two files would number them: not contiguous, but increasing.
+    order = pl.int_range(pl.len(), dtype=pl.UInt64)
+    return frame.with_columns(
+        (order + pl.when(order >= 20).then(pl.lit(1 << 40, dtype=pl.UInt64)).otherwise(0)).alias(
+            "__order"
+        )
+    )
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=_key_rows)
+def test_fast_duplicate_search_equals_the_exact_window(rows: list[tuple[object, ...]]) -> None:
+    from pakkeforlop.io import read
+
+    frame = _keyed(rows)
+    exact = read._with_first_of_duplicates(frame.lazy()).collect()["__first"]
+    assert read._first_of_duplicates(frame).equals(exact)
+    # A hash that collides for every row only makes every row a candidate: rows that differ in
+    # the key are still never collapsed.
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(read, "_key_hash", lambda: pl.lit(0, dtype=pl.UInt64))
+        assert read._first_of_duplicates(frame).equals(exact)
+
+
+def test_hash_collision_does_not_collapse_different_rows(monkeypatch: pytest.MonkeyPatch) -> None:
+    from pakkeforlop.io import read
+
+    # Rows 1 and 3 are exact duplicates; row 2 differs only in the outcome. With every hash equal,
+    # row 2 is a candidate too, but it is kept as its own first.
+    monkeypatch.setattr(read, "_key_hash", lambda: pl.lit(7, dtype=pl.UInt64))
+    frame = _keyed(
+        [
+            ("p1", "974101", D(2024, 1, 2), "D11", "C", "P"),
+            ("p1", "974101", D(2024, 1, 2), "D11", "C", "U"),
+            ("p1", "974101", D(2024, 1, 2), "D11", "C", "P"),
+        ]
+    )
+    assert read._first_of_duplicates(frame).to_list() == [0, 1, 0]

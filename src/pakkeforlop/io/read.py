@@ -211,20 +211,54 @@ def _scan(
     )
 
 
+def _duplicate_candidate() -> pl.Expr:
+    """Whether a row can be a duplicate at all: it has a patient, institution, date and event."""
+    return pl.all_horizontal(
+        pl.col(k).is_not_null() for k in ("patient_id", "institution_id", "event_date", "event")
+    )
+
+
 def _with_first_of_duplicates(events: pl.LazyFrame) -> pl.LazyFrame:
     """Add ``__first``: ``__order`` of the first row with the same duplicate key.
 
     Exact duplicates are the same patient, institution, date, type, event and outcome
     (domain/extract-and-timeline.md §1); rows missing a patient, institution, date or event are
-    never duplicates, and a unique row is its own first.
+    never duplicates, and a unique row is its own first. A window over the whole table; eager
+    callers use :func:`_first_of_duplicates`, which gives the same column faster.
     """
-    present = pl.all_horizontal(
-        pl.col(k).is_not_null() for k in ("patient_id", "institution_id", "event_date", "event")
-    )
     first = pl.col("__order").min().over(list(DUPLICATE_KEYS))
     return events.with_columns(
-        pl.when(present).then(first).otherwise(pl.col("__order")).alias("__first")
+        pl.when(_duplicate_candidate()).then(first).otherwise(pl.col("__order")).alias("__first")
     )
+
+
+def _key_hash() -> pl.Expr:
+    """One 64-bit hash of a row's duplicate key (equal keys, equal hashes)."""
+    return pl.struct(DUPLICATE_KEYS).hash()
+
+
+def _first_of_duplicates(events: pl.DataFrame) -> pl.Series:
+    """``__first`` of :func:`_with_first_of_duplicates`, computed eagerly and faster.
+
+    A window over six columns (two of them text) hashes every row's whole key into a table the
+    size of the extract. Duplicates are rare, so instead one 64-bit hash of the key is sorted to
+    find the hash values seen more than once, and the exact window runs on those rows only.
+    Rows with the same key have the same hash, so every group of exact duplicates lies whole
+    among them: a hash collision only adds a row that the exact window then keeps apart. The
+    result is therefore exact, whatever the hash.
+    """
+    order = events["__order"]
+    keyed = _duplicate_candidate()
+    hashes = events.select(pl.when(keyed).then(_key_hash())).to_series()
+    ordered = hashes.drop_nulls().sort()
+    repeated = ordered.filter(ordered == ordered.shift(1))
+    if repeated.is_empty():
+        return order.alias("__first")
+    rows = hashes.is_in(repeated.implode()).fill_null(value=False).arg_true()
+    candidates = events[rows].select(
+        pl.col("__order").min().over(list(DUPLICATE_KEYS)).alias("__first")
+    )
+    return order.clone().scatter(rows, candidates["__first"]).alias("__first")
 
 
 def _duplicate_findings(events: pl.LazyFrame, labels: list[str]) -> pl.LazyFrame:
@@ -383,11 +417,16 @@ def collapse_duplicates(
     index = pl.col("source_file").replace_strict(
         {label: i for i, label in enumerate(labels)}, return_dtype=pl.UInt64
     )
-    ordered = _with_first_of_duplicates(
+    ordered = (
         events.lazy()
         .select(CANONICAL_SCHEMA.names())
         .with_columns((index * _ROWS_PER_FILE + pl.col("source_row")).alias("__order"))
     )
+    if isinstance(events, pl.DataFrame):
+        frame = ordered.collect()
+        ordered = frame.with_columns(_first_of_duplicates(frame)).lazy()
+    else:
+        ordered = _with_first_of_duplicates(ordered)
     kept = ordered.filter(pl.col("__order") == pl.col("__first")).select(CANONICAL_SCHEMA.names())
     found = _duplicate_findings(ordered, labels).cast(FINDINGS_SCHEMA)
     return kept, found
@@ -461,9 +500,9 @@ def read_extract(
             extension=extension,
             temp=temp,
         )
-        events = _with_first_of_duplicates(events)
         try:
             all_events, found = pl.collect_all([events, findings])
+            all_events = all_events.with_columns(_first_of_duplicates(all_events))
             duplicates = _duplicate_findings(all_events.lazy(), list(info.sources)).collect()
         except pl.exceptions.PolarsError as exc:
             raise ExtractError(explain_failure(opened, exc)) from None
