@@ -425,7 +425,7 @@ def test_hash_collision_falls_back_to_exact_order(monkeypatch: pytest.MonkeyPatc
         ("b", "i", "2023-01-03", "D11", "A", None),
         ("a", "i", "2023-01-09", "D11", "M", None),
     )
-    ordered = order_events(ev.lazy()).collect()
+    ordered = order_events(ev.lazy())
     assert not hash_collision(ordered)
     clash = ordered.with_columns(_g=pl.lit(7, dtype=pl.UInt64)).sort("_row")
     assert hash_collision(clash)

@@ -24,6 +24,7 @@ from pakkeforlop.schema import (
 from pakkeforlop.timeline.assign import (
     ASSIGNMENT,
     GROUP,
+    IN_MEMORY,
     NARROW,
     assign_instances,
     hash_collision,
@@ -74,7 +75,7 @@ class _Lookup:
                 self.numbered.select("_row", *columns), on="_row", how="left", maintain_order="left"
             )
             .drop("_row")
-            .collect()
+            .collect(engine=IN_MEMORY)
         )
 
 
@@ -100,7 +101,7 @@ def _with_identity(milestones: pl.DataFrame, rows: pl.DataFrame, lookup: _Lookup
             rows.lazy()
             .join(lacking.lazy().select(INSTANCE), on=INSTANCE, how="semi")
             .select(INSTANCE, "_pos", "_row")
-            .collect()
+            .collect(engine=IN_MEMORY)
         )
         strata = lookup.rows(their_rows["_row"], list(CARRIED_STRATA))
         fallback = (
@@ -191,11 +192,20 @@ def _chains(instances: pl.LazyFrame) -> pl.LazyFrame:
 
     A transfer is an end X-O followed by a new start of the same type at another institution on
     or after that end. Instances are ordered by a hash of the patient, type and start; the
-    patient itself is compared too, so a hash collision cannot link two patients.
+    patient itself is compared too, so a hash collision cannot link two patients. Only the
+    columns the links need are sorted; the instances keep their order.
     """
-    ordered = instances.with_columns(_p=pl.col("patient_id").hash(seed=0)).sort(
-        ["_p", "_type", "start_date", INSTANCE]
-    )
+    links = instances.select(
+        INSTANCE,
+        "patient_id",
+        "_type",
+        "start_date",
+        "end_date",
+        "end_reason",
+        "institution_id",
+        "pathway_key",
+        _p=pl.col("patient_id").hash(seed=0),
+    ).sort(["_p", "_type", "start_date", INSTANCE])
     same = _same_as_previous("_p", "patient_id", "_type")
     continues = (
         same
@@ -205,12 +215,14 @@ def _chains(instances: pl.LazyFrame) -> pl.LazyFrame:
     ).fill_null(False)
     # a continuation always follows an instance of the same patient and type, so filling
     # forward over the whole sorted table stays within the chain
-    return ordered.with_columns(
+    chain = links.select(
+        INSTANCE,
         chain_id=pl.when(continues)
         .then(pl.lit(None, dtype=pl.String))
         .otherwise(pl.col("pathway_key"))
-        .forward_fill()
+        .forward_fill(),
     )
+    return instances.join(chain, on=INSTANCE, how="left", maintain_order="left")
 
 
 def build_pathways(
@@ -265,32 +277,40 @@ def build_pathways(
     frame = events.with_columns(absent) if isinstance(events, pl.DataFrame) else None
     cat = catalogue or load_catalogue(edition, extension=extension)
 
-    ordered = order_events(lf).collect()
+    ordered = order_events(lf)
     if hash_collision(ordered):
-        ordered = order_events(lf, exact=True).collect()
-    narrow = (frame if frame is not None else lf).lazy().select(NARROW).collect()
+        ordered = order_events(lf, exact=True)
+    narrow = (frame if frame is not None else lf).lazy().select(NARROW).collect(engine=IN_MEMORY)
     assigned_all = assign_instances(ordered, narrow)
     del ordered, narrow
     if as_of is None:
         latest = assigned_all.filter(pl.col("_usable"))["event_date"].max()
         as_of = latest if isinstance(latest, dt.date) else dt.date.today()
 
-    rows = with_running_counts(
-        assigned_all.lazy().filter(pl.col("assignment") == "assigned")
-    ).collect()
+    rows = (
+        with_running_counts(assigned_all.lazy().filter(pl.col("assignment") == "assigned"))
+        .collect(engine=IN_MEMORY)
+        .rechunk()
+    )
     numbered = lf.with_row_index("_row")
-    milestones = aggregate_instances(rows.lazy()).collect()
-    # rechunk: polars 2.1's streaming engine panics formatting strings of multi-chunk frames
-    identified = _with_identity(milestones, rows, _Lookup(frame, numbered)).collect()
-    instances = _chains(_settle(identified)).collect().rechunk()
+    milestones = aggregate_instances(rows.lazy()).collect(engine=IN_MEMORY)
+    identified = _with_identity(milestones, rows, _Lookup(frame, numbered)).collect(
+        engine=IN_MEMORY
+    )
+    instances = _chains(_settle(identified)).collect(engine=IN_MEMORY).rechunk()
     keys = instances.lazy().select(INSTANCE, "pathway_key")
 
+    lookup = _Lookup(frame, numbered)
+
     def enrich(flagged: pl.LazyFrame) -> pl.LazyFrame:
-        looked_up = numbered.select(
-            "_row", "source_file", "source_row", "patient_id", "institution_id", "code"
+        # flagged rows are few: gathered by row number, not joined against the whole table
+        rows_flagged = flagged.collect(engine=IN_MEMORY)
+        looked_up = lookup.rows(
+            rows_flagged["_row"],
+            ["source_file", "source_row", "patient_id", "institution_id", "code"],
         )
-        enriched = flagged.join(looked_up, on="_row", how="left")
-        if INSTANCE in flagged.collect_schema().names():
+        enriched = pl.concat([rows_flagged, looked_up], how="horizontal").lazy()
+        if INSTANCE in rows_flagged.columns:
             enriched = enriched.join(keys, on=INSTANCE, how="left")
         return enriched
 
@@ -308,7 +328,7 @@ def build_pathways(
             parallel_findings(instances.lazy(), as_of),
             type_validity_findings(rows.lazy(), enrich, cat),
         ]
-    ).collect()
+    ).collect(engine=IN_MEMORY)
     del rows
 
     per_pathway = (
@@ -323,7 +343,7 @@ def build_pathways(
         .with_columns(pl.col("findings").fill_null([]))
         .select([pl.col(n).cast(t) for n, t in PATHWAY_SCHEMA.items()])
         .sort("pathway_key")
-        .collect()
+        .collect(engine=IN_MEMORY)
     )
     # what became of each registration: computed only when a caller collects it
     assignments = (

@@ -22,6 +22,7 @@ __all__ = [
     "ASSIGNMENT",
     "GROUP",
     "GROUP_ID",
+    "IN_MEMORY",
     "NARROW",
     "assign_instances",
     "hash_collision",
@@ -40,6 +41,11 @@ GROUP: Final = ("patient_id", "institution_id", "pathway_id")
 #: A dense integer id of the group (1, 2, ...), numbered in sorted order (windows on one integer
 #: column are far cheaper than on three strings).
 GROUP_ID: Final = "_gid"
+
+#: The engine for the timeline's plans: the event table is in memory by then, and polars' in-memory
+#: engine keeps frames in one piece and uses the sorted-key fast paths the instance order is built
+#: for (the streaming engine returns many chunks and hashes every group).
+IN_MEMORY: Final = "in-memory"
 
 _INF: Final = 2**62
 _MAX_PASSES: Final = 10
@@ -86,7 +92,7 @@ NARROW: Final = (
 )
 
 
-def order_events(events: pl.LazyFrame, *, exact: bool = False) -> pl.LazyFrame:
+def order_events(events: pl.LazyFrame, *, exact: bool = False) -> pl.DataFrame:
     """The order of the registrations: by group, date and the fixed same-day order (rule 2).
 
     Groups are ordered by a 64-bit hash of (patient, institution, pathway id) and rows within a
@@ -103,6 +109,9 @@ def order_events(events: pl.LazyFrame, *, exact: bool = False) -> pl.LazyFrame:
         exact: Order groups by their values instead of their hash: slower, and only needed in
             the (about one in 10^19 per pair) case that two groups share a hash — see
             :func:`hash_collision`.
+
+    Returns:
+        The keys in order, in memory (the sort needs them all).
     """
     usable = pl.all_horizontal(
         pl.col("patient_id").is_not_null(),
@@ -112,7 +121,9 @@ def order_events(events: pl.LazyFrame, *, exact: bool = False) -> pl.LazyFrame:
     )
     group = pl.struct(*GROUP)
     group_key = [*GROUP] if exact else ["_g"]
-    return (
+    # the keys are computed by the streaming engine (fastest over a scan or a wide table), then
+    # sorted in memory as one contiguous frame
+    keys = (
         events.with_row_index("_row")
         .select(
             "_row",
@@ -124,17 +135,15 @@ def order_events(events: pl.LazyFrame, *, exact: bool = False) -> pl.LazyFrame:
             _g2=group.hash(seed=1),
             _o=_order_key(),
         )
-        .sort([*group_key, "_o"], nulls_last=True)
-        .with_row_index("_pos")
-        .with_columns(
-            pl.col("_pos").cast(pl.Int64),
-            pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in group_key)
-            .cum_sum()
-            .cast(pl.Int64)
-            .set_sorted()
-            .alias(GROUP_ID),
-        )
-        .drop("_o", *(GROUP if exact else ()))
+        .collect(engine="streaming")
+        .rechunk()
+    )
+    ordered = keys.sort([*group_key, "_o"], nulls_last=True)
+    new_group = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in group_key)
+    return ordered.select(
+        pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos"),
+        pl.exclude("_o", *(GROUP if exact else ())),
+        new_group.cum_sum().cast(pl.Int64).set_sorted().alias(GROUP_ID),
     )
 
 
@@ -234,7 +243,7 @@ def _resolve_typeless(multi: pl.DataFrame) -> pl.DataFrame:
             .agg(_n=pl.len(), _only=pl.col("_type").first())
             .filter(pl.col("_n") == 1)
             .select("_pos", "_only")
-            .collect()
+            .collect(engine=IN_MEMORY)
         )
         if found.height == 0:
             break
@@ -248,7 +257,7 @@ def _resolve_typeless(multi: pl.DataFrame) -> pl.DataFrame:
 
 def _typeless_fate(typed: pl.DataFrame) -> pl.DataFrame:
     """Why a typeless row that found no single instance was not assigned: 0 or several open."""
-    pending = _pending(typed).collect()
+    pending = _pending(typed).collect(engine=IN_MEMORY)
     if pending.height == 0:
         return pending.select(
             "_pos",
@@ -270,7 +279,7 @@ def _typeless_fate(typed: pl.DataFrame) -> pl.DataFrame:
             ).sum(),
             _started_before=(pl.col("_open") < pl.col("_pos")).any(),
         )
-        .collect()
+        .collect(engine=IN_MEMORY)
     )
 
 
@@ -290,7 +299,7 @@ def _with_types(ordered: pl.DataFrame) -> pl.DataFrame:
             _t_max=a_type.max(),
             _typeless=(pl.col("pathway_type").is_null() & pl.col("_usable")).any(),
         )
-        .collect()
+        .collect(engine=IN_MEMORY)
     )
     # group ids are 1, 2, ... in order, so the group's row is a gather, not a join
     index = ordered[GROUP_ID] - 1
@@ -365,5 +374,5 @@ def assign_instances(ordered: pl.DataFrame, narrow: pl.DataFrame) -> pl.DataFram
             )
         )
         .drop("_n_open", "_started_before")
-        .collect()
+        .collect(engine=IN_MEMORY)
     )

@@ -14,6 +14,7 @@ import polars as pl
 
 from pakkeforlop.codes import Catalogue
 from pakkeforlop.findings import finding_rows
+from pakkeforlop.timeline.assign import IN_MEMORY
 
 __all__ = [
     "orphan_findings",
@@ -101,7 +102,7 @@ def registration_findings(rows: pl.LazyFrame, enrich: Enrich) -> list[pl.LazyFra
             rows.filter(cond).with_columns(pl.lit(rule_id).alias("_rule"))
             for rule_id, cond, _ in checks
         ]
-    ).collect()
+    ).collect(engine=IN_MEMORY)
     enriched = enrich(flagged.lazy())
     return [
         finding_rows(
@@ -276,7 +277,7 @@ def type_validity_findings(
     bad = (
         filled.join(valid, on=["_type", "event", "outcome"], how="left", nulls_equal=True)
         .filter(pl.col("_valid").is_null())
-        .collect()
+        .collect(engine=IN_MEMORY)
     )
     bad_rows = enrich(bad.lazy())
     message = _msg(

@@ -74,6 +74,11 @@ def _first(col: str | pl.Expr, cond: pl.Expr) -> pl.Expr:
     return expr.filter(cond).first()
 
 
+def _count(cond: pl.Expr) -> pl.Expr:
+    # counting the filtered rows is several times faster than summing a boolean per group
+    return pl.col("event").filter(cond).len().cast(pl.UInt32)
+
+
 def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
     """Collapse the assigned rows (with running counts) to one row per instance.
 
@@ -115,13 +120,13 @@ def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
             first_decision_outcome=_first("outcome", _ev == "C"),
             final_decision_date=_first("event_date", final_c),
             final_decision_outcome=_first("outcome", final_c),
-            decision_count=(_ev == "C").sum().cast(pl.UInt32),
-            direct_to_treatment=first_c_pos.is_not_null()
-            & (first_m_pos.is_null() | (first_m_pos > first_c_pos)),
+            decision_count=_count(_ev == "C"),
+            _first_c_pos=first_c_pos,
+            _first_m_pos=first_m_pos,
             detox_end_date=_first("event_date", _ev == "D"),
             treatment_start_date=_first("event_date", after_detox),
             treatment_start_care_level=_first("care_level", after_detox),
-            evaluation_count=(_ev == "E").sum().cast(pl.UInt32),
+            evaluation_count=_count(_ev == "E"),
             first_evaluation_date=_first("event_date", _ev == "E"),
             plan_date=_first("event_date", (_ev == "U") & (_oc == "U")),
             information_date=_first("event_date", (_ev == "U") & (_oc == "B")),
@@ -132,7 +137,7 @@ def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
             .when(((_ev == "S") & (_oc == "I")).any())
             .then(pl.lit("I")),
             referrer_feedback_date=_first("event_date", _ev == "F"),
-            postponements=(_ev == "L").sum().cast(pl.UInt32),
+            postponements=_count(_ev == "L"),
             help_needed=_oc.filter(_ev == "H").last(),
             end_date=_first("event_date", _ev == "X"),
             end_reason=_first("outcome", _ev == "X"),
@@ -153,6 +158,11 @@ def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
                 "_age_a", pl.col("start_date").dt.year() - pl.col("_birth_year")
             ).cast(PATHWAY_SCHEMA["age_at_start"]),
             extended_assessment=pl.col("first_decision_outcome") == "U",
+            direct_to_treatment=pl.col("_first_c_pos").is_not_null()
+            & (
+                pl.col("_first_m_pos").is_null() | (pl.col("_first_m_pos") > pl.col("_first_c_pos"))
+            ),
         )
+        .drop("_first_c_pos", "_first_m_pos")
         .with_columns(age_group=age_group(pl.col("age_at_start")))
     )
