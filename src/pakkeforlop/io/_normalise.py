@@ -96,6 +96,25 @@ _TEXT_COLUMNS: Final = (
 
 _DATE_EXPECTED: Final = "dd.mm.yyyy or yyyy-mm-dd"
 
+_PARTS: Final = ("pathway_type", "event", "outcome")
+
+#: Staged columns that depend on a row's code parts alone (see :func:`_derive`).
+_BY_PARTS: Final = (
+    "__decoded",
+    "__from_code",
+    "__pathway_type",
+    "__event",
+    "__outcome",
+    "__type_known",
+    "__event_known",
+    "__takes_outcome",
+    "__pair_known",
+    "__key",
+    "pathway_type",
+    "event",
+    "outcome",
+)
+
 #: Dtype of a row number in the catalogue's combined table.
 _ID: Final = pl.UInt16
 
@@ -198,21 +217,35 @@ def _where(column: str | None) -> pl.Expr:
 
 
 def _blank_to_null(text: pl.Expr) -> pl.Expr:
+    # ``text`` is read twice: when it is an expression rather than a column, polars 2.1's
+    # streaming engine computes it twice (see :func:`_trimmed`).
     return pl.when(text.str.len_bytes() > 0).then(text)
 
 
-def _clean_text(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
-    """Text with surrounding spaces removed; empty text is null."""
+def _trimmed(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+    """Text with surrounding spaces removed (not yet blank to null: see :func:`_clean_text`).
+
+    Staged as a column of its own for the columns read in full, so that :func:`_blank_to_null`
+    reads the trimmed text instead of trimming twice (that halves the cost of the text columns).
+    """
     if dtype == pl.String:
-        return _blank_to_null(raw.str.strip_chars())
+        return raw.str.strip_chars()
+    return raw.cast(pl.String).str.strip_chars()
+
+
+def _clean_text(raw: pl.Expr, dtype: pl.DataType, trimmed: pl.Expr | None = None) -> pl.Expr:
+    """Text with surrounding spaces removed; empty text is null.
+
+    ``trimmed``, when given, is ``raw`` staged through :func:`_trimmed`.
+    """
     if dtype.is_integer():
         return raw.cast(pl.String)  # numbers have no spaces to trim
-    return _blank_to_null(raw.cast(pl.String).str.strip_chars())
+    return _blank_to_null(trimmed if trimmed is not None else _trimmed(raw, dtype))
 
 
-def _clean_code(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
+def _clean_code(raw: pl.Expr, dtype: pl.DataType, trimmed: pl.Expr | None = None) -> pl.Expr:
     """Codes are trimmed and upper-cased (domain/extract-and-timeline.md §1)."""
-    return _clean_text(raw, dtype).str.to_uppercase()
+    return _clean_text(raw, dtype, trimmed).str.to_uppercase()
 
 
 def _parse_date(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
@@ -270,17 +303,106 @@ def _catalogue_id(raw: pl.Expr, dtype: pl.DataType, codes: CodeSets) -> pl.Expr:
     return _map_values(raw, codes.index, _ID)
 
 
-def _decode(code: pl.Expr, code_id: pl.Expr, codes: CodeSets) -> pl.Expr:
-    """``{pathway_type, event, outcome}`` of a cleaned combined code (domain/codes.md §1).
+def _parts(
+    frame: pl.LazyFrame, codes: CodeSets, *, decoded: pl.Expr, split: dict[str, pl.Expr]
+) -> pl.LazyFrame:
+    """Add the columns of :data:`_BY_PARTS` from the decoded combined code and the split parts.
 
-    Codes of the catalogue are taken from its combined table by row (``code_id``); only the
-    others, usually few, go through :func:`~pakkeforlop.codes.decode_combined_expr` (a regular
-    expression).
+    A combined code that has the combined shape gives the parts; else the split columns.
     """
-    rest = decode_combined_expr(pl.when(code_id.is_null()).then(code))
-    return pl.struct(
-        pl.coalesce(codes.column(part).gather(code_id), rest.struct.field(part)).alias(part)
-        for part in ("pathway_type", "event", "outcome")
+    frame = frame.with_columns(decoded.alias("__decoded"))
+    code_ok = pl.col("__decoded").struct.field("event").is_not_null()
+    frame = frame.with_columns(
+        code_ok.alias("__from_code"),
+        *(
+            pl.when(code_ok)
+            .then(pl.col("__decoded").struct.field(part))
+            .otherwise(split[part])
+            .alias(f"__{part}")
+            for part in _PARTS
+        ),
+    )
+    t, e, o = pl.col("__pathway_type"), pl.col("__event"), pl.col("__outcome")
+    frame = frame.with_columns(
+        t.is_in(codes.types).alias("__type_known"),
+        e.is_in(codes.events).alias("__event_known"),
+        e.is_in(codes.with_outcome).alias("__takes_outcome"),
+        pl.concat_str(e, o.fill_null("")).is_in(codes.pairs).alias("__pair_known"),
+        pl.concat_str(t, e, o.fill_null("")).alias("__key"),
+    )
+    type_known, event_known = pl.col("__type_known"), pl.col("__event_known")
+    takes, pair_known = pl.col("__takes_outcome"), pl.col("__pair_known")
+    return frame.with_columns(
+        pl.when(type_known).then(t).cast(PATHWAY_TYPE).alias("pathway_type"),
+        pl.when(event_known).then(e).cast(EVENT).alias("event"),
+        pl.when(event_known & takes & pair_known).then(o).alias("outcome"),
+    )
+
+
+def _catalogue_parts(codes: CodeSets) -> pl.DataFrame | None:
+    """:func:`_parts` of every code of the combined table, by row (None if some row lacks them).
+
+    Every row of the table has the combined shape, so its parts come from the table alone (never
+    from split columns); were one not to, the fast path of :func:`_derive` is not taken.
+    """
+    table = codes.table
+    null_text = pl.lit(None, dtype=pl.String)
+    parts = (
+        _parts(
+            table.lazy(),
+            codes,
+            decoded=pl.struct(*(pl.col(part) for part in _PARTS)),
+            split=dict.fromkeys(_PARTS, null_text),
+        )
+        .select(_BY_PARTS)
+        .collect()
+    )
+    return parts if parts["__from_code"].all() else None
+
+
+def _derive(staged: pl.LazyFrame, codes: CodeSets) -> pl.LazyFrame:
+    """Type, event and outcome of each row, whether the catalogue knows them, and ``code``.
+
+    Reads ``__code`` (the cleaned combined code), ``__code_id`` (its row in the catalogue's
+    combined table) and the split parts ``__s_*``; adds :data:`_BY_PARTS`, ``code`` and
+    ``__key_id`` (domain/codes.md §1). Most rows hold a catalogue code: their columns are taken
+    from :func:`_catalogue_parts` by row, which is the same derivation done once per catalogue
+    code. Only the other rows go through the derivation here (for the catalogue rows its inputs
+    are masked to null, which costs little); only those decode by regular expression.
+    """
+    code_id = pl.col("__code_id")
+    catalogue = _catalogue_parts(codes)
+    known = code_id.is_not_null() if catalogue is not None else pl.lit(value=False)
+
+    def unless_known(expr: pl.Expr) -> pl.Expr:
+        return pl.when(~known).then(expr)
+
+    rest = decode_combined_expr(unless_known(pl.col("__code")))
+    staged = _parts(
+        staged,
+        codes,
+        decoded=pl.struct(*(rest.struct.field(part) for part in _PARTS)),
+        split={part: unless_known(pl.col(f"__s_{part}")) for part in _PARTS},
+    )
+    if catalogue is not None:
+        staged = staged.with_columns(
+            pl.when(known)
+            .then(pl.lit(catalogue[name]).gather(code_id))
+            .otherwise(pl.col(name))
+            .alias(name)
+            for name in _BY_PARTS
+        )
+    type_known, event_known = pl.col("__type_known"), pl.col("__event_known")
+    key = pl.col("__key")
+    # The row of (type, event, outcome) in the combined table: the code's own row, or for split
+    # rows a look-up of the parts joined.
+    key_id = pl.coalesce(
+        code_id,
+        _map_values(pl.when(code_id.is_null()).then(key), codes.index, _ID),
+    )
+    return staged.with_columns(
+        pl.coalesce(pl.col("__code"), pl.when(type_known & event_known).then(key)).alias("code"),
+        key_id.alias("__key_id"),
     )
 
 
@@ -407,12 +529,24 @@ def normalise(
     )
 
     # Stage 0: what several later expressions read is staged as a column once: the trimmed text
-    # of columns parsed in several steps, and the direct look-up of coded text columns.
+    # of the text columns and of columns parsed in several steps, and the direct look-up of coded
+    # text columns.
     texts = {c: f"__text_{c}" for c in resolved if _needs_text(c, dtypes[c])}
+    trims = {
+        c: f"__trim_{c}"
+        for c in resolved
+        if (c in _TEXT_COLUMNS or c in _PARTS or c in texts) and not _is_integer(dtypes[c])
+    }
+    base = base.with_columns(_trimmed(raw(c), dtypes[c]).alias(t) for c, t in trims.items())
+
+    def clean(canonical: str) -> pl.Expr:
+        trimmed = pl.col(trims[canonical]) if canonical in trims else None
+        return _clean_text(raw(canonical), dtypes[canonical], trimmed)
+
     codings = {"care_level": (CARE_LEVEL_CODES, CARE_LEVEL), "sex": (_sex_codes(resolved), SEX)}
     directs = {c: f"__direct_{c}" for c in codings if has(c) and dtypes[c] == pl.String}
     base = base.with_columns(
-        *(_clean_text(raw(c), dtypes[c]).alias(t) for c, t in texts.items()),
+        *(clean(c).alias(t) for c, t in texts.items()),
         *(
             _map_values(raw(c), codings[c][0], codings[c][1]).alias(d)
             for c, d in directs.items()
@@ -430,15 +564,15 @@ def normalise(
 
     # Stage 1: text, codes and dates, each per value.
     first: list[pl.Expr] = [
-        (_clean_text(raw(c), dtypes[c]) if has(c) else null_text).alias(c) for c in _TEXT_COLUMNS
+        (clean(c) if has(c) else null_text).alias(c) for c in _TEXT_COLUMNS
     ]
     first += [
         (_catalogue_id(raw("code"), dtypes["code"], codes) if has("code") else null_id).alias(
             "__code_direct"
         ),
         *(
-            (_clean_code(raw(c), dtypes[c]) if has(c) else null_text).alias(f"__s_{c}")
-            for c in ("pathway_type", "event", "outcome")
+            (clean(c).str.to_uppercase() if has(c) else null_text).alias(f"__s_{c}")
+            for c in _PARTS
         ),
         _parse_date(parsed("event_date"), dtypes["event_date"]).alias("event_date"),
         coded("care_level").alias("care_level"),
@@ -476,47 +610,7 @@ def normalise(
         )
     else:
         staged = staged.with_columns(null_text.alias("__code"), null_id.alias("__code_id"))
-    staged = staged.with_columns(
-        _decode(pl.col("__code"), pl.col("__code_id"), codes).alias("__decoded")
-    )
-    # Stage 3: a combined code that has the combined shape gives the parts; else the split columns.
-    code_ok = pl.col("__decoded").struct.field("event").is_not_null()
-    staged = staged.with_columns(
-        code_ok.alias("__from_code"),
-        *(
-            pl.when(code_ok)
-            .then(pl.col("__decoded").struct.field(part))
-            .otherwise(pl.col(f"__s_{part}"))
-            .alias(f"__{part}")
-            for part in ("pathway_type", "event", "outcome")
-        ),
-    )
-    t, e, o = pl.col("__pathway_type"), pl.col("__event"), pl.col("__outcome")
-    staged = staged.with_columns(
-        t.is_in(codes.types).alias("__type_known"),
-        e.is_in(codes.events).alias("__event_known"),
-        e.is_in(codes.with_outcome).alias("__takes_outcome"),
-        pl.concat_str(e, o.fill_null("")).is_in(codes.pairs).alias("__pair_known"),
-        pl.concat_str(t, e, o.fill_null("")).alias("__key"),
-    )
-    type_known, event_known = pl.col("__type_known"), pl.col("__event_known")
-    takes, pair_known = pl.col("__takes_outcome"), pl.col("__pair_known")
-    key = pl.col("__key")
-    code_id = pl.col("__code_id")
-    # The row of (type, event, outcome) in the combined table: the code's own row, or for split
-    # rows a look-up of the parts joined.
-    key_id = pl.coalesce(
-        code_id,
-        _map_values(pl.when(code_id.is_null()).then(key), codes.index, _ID),
-    )
-    staged = staged.with_columns(
-        pl.when(type_known).then(t).cast(PATHWAY_TYPE).alias("pathway_type"),
-        pl.when(event_known).then(e).cast(EVENT).alias("event"),
-        pl.when(event_known & takes & pair_known).then(o).alias("outcome"),
-        pl.coalesce(pl.col("__code"), pl.when(type_known & event_known).then(key)).alias("code"),
-        key_id.alias("__key_id"),
-    )
-
+    staged = _derive(staged, codes)
     events = staged.select(
         *CANONICAL_SCHEMA.names(),
         "__order",
@@ -641,7 +735,7 @@ class _Checks:
         out.append(
             _Check(
                 "missing_value",
-                pl.col("event_date").is_null() & _date_text_blank(self.dtypes["event_date"]),
+                _null_and_blank("event_date", self.dtypes["event_date"]),
                 _msg(_where(date_col), f"empty; expected a date ({_DATE_EXPECTED})"),
                 date_col,
                 None,
@@ -684,7 +778,7 @@ class _Checks:
         out = [
             _Check(
                 "bad_date",
-                pl.col("event_date").is_null() & ~_date_text_blank(self.dtypes["event_date"]),
+                _null_but_present("event_date", self.dtypes["event_date"]),
                 _msg(_where(column), _quoted(raw), f" is not a date; expected {_DATE_EXPECTED}"),
                 column,
                 value,
@@ -887,7 +981,10 @@ class _Checks:
         unsure = (
             pl.when(t.is_not_null())
             .then(c.column("unsure").gather(key_id).fill_null(value=False))
-            .otherwise(pl.concat_str(e, o.fill_null("")).is_in(c.unsure_pairs))
+            # Joined only where there is no type (the rest take the table's flag).
+            .otherwise(
+                pl.concat_str(pl.when(t.is_null()).then(e), o.fill_null("")).is_in(c.unsure_pairs)
+            )
         )
         per_origin(
             "code_unsure",
@@ -963,7 +1060,7 @@ class _Checks:
             out.append(
                 _Check(
                     "bad_value",
-                    pl.col(canonical).is_null() & _present(raw, self.dtypes[canonical]),
+                    _null_but_present(canonical, self.dtypes[canonical]),
                     _msg(_where(column), _quoted(raw), f" is not valid here; expected {what}"),
                     column,
                     raw.cast(pl.String),
@@ -979,5 +1076,16 @@ def _present(raw: pl.Expr, dtype: pl.DataType) -> pl.Expr:
     return raw.is_not_null()
 
 
-def _date_text_blank(dtype: pl.DataType) -> pl.Expr:
-    return ~_present(pl.col("__raw_event_date"), dtype)
+def _null_but_present(canonical: str, dtype: pl.DataType) -> pl.Expr:
+    """Whether a column is null although its raw value is there: the value could not be read.
+
+    The raw value is trimmed only on the rows where the column is null (usually none).
+    """
+    missing = pl.col(canonical).is_null()
+    return missing & _present(pl.when(missing).then(pl.col(f"__raw_{canonical}")), dtype)
+
+
+def _null_and_blank(canonical: str, dtype: pl.DataType) -> pl.Expr:
+    """Whether a column is null because its raw value is missing or blank."""
+    missing = pl.col(canonical).is_null()
+    return missing & ~_present(pl.when(missing).then(pl.col(f"__raw_{canonical}")), dtype)
