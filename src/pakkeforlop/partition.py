@@ -174,33 +174,42 @@ def _usable() -> pl.Expr:
     )
 
 
-def _write_partitions(events: pl.LazyFrame, folder: Path, n: int) -> None:
-    """Stream the events into ``part-NNNN-K.parquet`` files, one pass over the source."""
+def _write_partitions(
+    events: pl.LazyFrame, findings: pl.LazyFrame, folder: Path, findings_file: Path, n: int
+) -> None:
+    """Stream the events into ``part-NNNN-K.parquet`` files and the read findings into their file.
+
+    Both sinks run in one plan, so the source is read and normalised once.
+    """
     keyed = events.with_columns(partition_key(n).alias("_part"))
     partition_by = getattr(pl, "PartitionBy", None)
     if partition_by is not None:
         # polars >= 2: one streaming sink splitting by key (unstable API; fallback below)
-        keyed.sink_parquet(
-            partition_by(
-                folder,
-                key="_part",
-                include_key=False,
-                file_path_provider=lambda args: (
-                    f"part-{args.partition_keys['_part'][0]:04d}-{args.index_in_partition}.parquet"
+        sinks = [
+            keyed.sink_parquet(
+                partition_by(
+                    folder,
+                    key="_part",
+                    include_key=False,
+                    file_path_provider=lambda args: (
+                        f"part-{args.partition_keys['_part'][0]:04d}"
+                        f"-{args.index_in_partition}.parquet"
+                    ),
                 ),
-            ),
-            mkdir=True,
-        )
-        return
-    # polars 1.x: one filtered sink per partition, collected together (the scan is shared)
-    folder.mkdir(parents=True, exist_ok=True)
-    sinks = [
-        keyed.filter(pl.col("_part") == i)
-        .drop("_part")
-        .sink_parquet(folder / f"part-{i:04d}-0.parquet", lazy=True)
-        for i in range(n)
-    ]
-    pl.collect_all(sinks)
+                mkdir=True,
+                lazy=True,
+            )
+        ]
+    else:
+        # polars 1.x: one filtered sink per partition, collected together (the scan is shared)
+        folder.mkdir(parents=True, exist_ok=True)
+        sinks = [
+            keyed.filter(pl.col("_part") == i)
+            .drop("_part")
+            .sink_parquet(folder / f"part-{i:04d}-0.parquet", lazy=True)
+            for i in range(n)
+        ]
+    pl.collect_all([*sinks, findings.sink_parquet(findings_file, lazy=True)])
 
 
 def partition_extract(
@@ -273,8 +282,9 @@ def partition_extract(
     if events_dir.exists():
         shutil.rmtree(events_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    _write_partitions(scanned.events, events_dir, n_partitions)
-    scanned.findings.sink_parquet(folder / _READ_FINDINGS)
+    _write_partitions(
+        scanned.events, scanned.findings, events_dir, folder / _READ_FINDINGS, n_partitions
+    )
     files = sorted(events_dir.glob("part-*.parquet"))
     date = pl.col("event_date")
     stats = (
