@@ -363,6 +363,69 @@ def test_row_order_does_not_matter(ev: pl.DataFrame, rnd: object) -> None:
     assert a[1].sort(pl.all()).equals(b[1].sort(pl.all()))
 
 
+@st.composite
+def typed_registrations(draw: st.DrawFn) -> pl.DataFrame:
+    """Registrations that all carry their type (the combined layout), some unusable."""
+    ev = draw(registrations())
+    n = ev.height
+    types = draw(st.lists(st.sampled_from(["D11", "D01"]), min_size=n, max_size=n))
+    # a few rows without a patient, date or event: excluded, wherever they sort
+    unusable = draw(
+        st.lists(st.sampled_from(["", "", "", "patient", "date", "event"]), min_size=n, max_size=n)
+    )
+    gone = pl.Series(unusable)
+    return ev.with_columns(
+        pl.coalesce("pathway_type", pl.Series(types, dtype=ev["pathway_type"].dtype)),
+        pl.when(gone != "patient").then(pl.col("patient_id")),
+        pl.when(gone != "date").then(pl.col("event_date")),
+        pl.when(gone != "event").then(pl.col("event")),
+    )
+
+
+@settings(max_examples=80, deadline=None)
+@given(typed_registrations())
+def test_one_sort_path_equals_the_general_path(ev: pl.DataFrame) -> None:
+    # When every usable row has its type the instance order comes from one sort; forcing the
+    # general path (type resolution, second sort, gather) must give exactly the same result.
+    from unittest import mock
+
+    import pakkeforlop.timeline as tl_module
+
+    assert tl_module.all_typed(ev)
+    fast = run(ev)
+    with mock.patch.object(tl_module, "all_typed", lambda _: False):
+        general = run(ev)
+    assert fast[0].equals(general[0])
+    assert fast[1].sort(pl.all()).equals(general[1].sort(pl.all()))
+    assert fast[2].equals(general[2])
+
+
+def test_one_sort_path_with_two_types_at_one_institution() -> None:
+    # D11 and D01 open side by side at one institution, all rows typed: each row joins the
+    # instance of its own type; the second D11 start supersedes the first (rows 1, 4).
+    ev = events(
+        ("p", "i", "2023-01-02", "D11", "A", None),  # 1
+        ("p", "i", "2023-01-03", "D01", "A", None),  # 2
+        ("p", "i", "2023-01-09", "D11", "M", None),  # 3
+        ("p", "i", "2023-02-01", "D11", "A", None),  # 4
+        ("p", "i", "2023-02-02", "D01", "X", "G"),  # 5
+        ("p", "i", "2023-02-03", "D01", "M", None),  # 6 after D01's end: orphan
+    )
+    pathways, _, assigned = run(ev)
+    got = pathways.select("pathway_type", "start_date", "status", "event_count").rows()
+    assert sorted(got, key=str) == sorted(
+        [
+            ("D01", dt.date(2023, 1, 3), "closed", 2),
+            ("D11", dt.date(2023, 1, 2), "superseded", 2),
+            ("D11", dt.date(2023, 2, 1), "open", 1),
+        ],
+        key=str,
+    )
+    fate = dict(assigned.select("source_row", "orphan_rule").iter_rows())
+    assert fate[6] == "event_after_end"
+    assert sum(r is not None for r in fate.values()) == 1
+
+
 @settings(max_examples=60, deadline=None)
 @given(registrations())
 def test_every_registration_has_one_fate(ev: pl.DataFrame) -> None:

@@ -26,6 +26,7 @@ from pakkeforlop.timeline.assign import (
     GROUP,
     IN_MEMORY,
     NARROW,
+    all_typed,
     assign_instances,
     hash_collision,
     order_events,
@@ -277,10 +278,17 @@ def build_pathways(
     frame = events.with_columns(absent) if isinstance(events, pl.DataFrame) else None
     cat = catalogue or load_catalogue(edition, extension=extension)
 
-    ordered = order_events(lf)
+    # an extract whose registrations all carry their type (the combined layout) is put in
+    # instance order by one sort; otherwise typeless rows first learn their type (rule 3)
+    by_type = all_typed(frame if frame is not None else lf)
+    ordered = order_events(lf, by_type=by_type)
     if hash_collision(ordered):
-        ordered = order_events(lf, exact=True)
-    narrow = (frame if frame is not None else lf).lazy().select(NARROW).collect(engine=IN_MEMORY)
+        ordered = order_events(lf, exact=True, by_type=by_type)
+    narrow = (
+        None
+        if by_type
+        else (frame if frame is not None else lf).lazy().select(NARROW).collect(engine=IN_MEMORY)
+    )
     assigned_all = assign_instances(ordered, narrow)
     del ordered, narrow
     if as_of is None:

@@ -24,6 +24,7 @@ __all__ = [
     "GROUP_ID",
     "IN_MEMORY",
     "NARROW",
+    "all_typed",
     "assign_instances",
     "hash_collision",
     "order_events",
@@ -53,11 +54,13 @@ _MAX_PASSES: Final = 10
 _NO_TYPE: Final = 15
 
 
-def _order_key() -> pl.Expr:
+def _order_key(*, by_type: bool = False) -> pl.Expr:
     """One unsigned 64-bit key for the order within a group (rule 2).
 
     Date, the fixed same-day event order, type, outcome, then source row — packed, since sorting
     on one integer is many times faster than on several columns (style.md, performance notes).
+    With ``by_type`` the row's own type comes first (rows without a type, or unusable, last): the
+    instance order of an extract whose registrations all carry their type.
     """
     u64 = pl.UInt64
     days = (pl.col("event_date").cast(pl.Int32).fill_null(0).clip(0, 2**16 - 1)).cast(u64)
@@ -76,7 +79,30 @@ def _order_key() -> pl.Expr:
         .cast(u64)
     )
     row = pl.col("source_row").fill_null(0).cast(u64) & (2**34 - 1)
+    if by_type:
+        code = pl.when(_usable()).then(ptype).otherwise(_NO_TYPE).cast(u64)
+        return code * 2**60 + days * 2**44 + event * 2**40 + outcome * 2**34 + row
     return days * 2**48 + event * 2**44 + ptype * 2**40 + outcome * 2**34 + row
+
+
+def _usable() -> pl.Expr:
+    """Whether a row has what assignment needs: patient, institution, date and event."""
+    return pl.all_horizontal(
+        pl.col("patient_id").is_not_null(),
+        pl.col("institution_id").is_not_null(),
+        pl.col("event_date").is_not_null(),
+        pl.col("event").is_not_null(),
+    )
+
+
+def all_typed(events: pl.LazyFrame | pl.DataFrame) -> bool:
+    """Whether every usable registration carries its pathway type (rule 3 never applies).
+
+    Always so for the combined layout (the type is part of every code); then the instance order
+    is one sort (see :func:`order_events`).
+    """
+    typeless = _usable() & pl.col("pathway_type").is_null()
+    return not events.lazy().select(typeless.any()).collect(engine=IN_MEMORY).item()
 
 
 #: The event columns the timeline works on; everything else (identifiers, strata, source) is
@@ -92,35 +118,33 @@ NARROW: Final = (
 )
 
 
-def order_events(events: pl.LazyFrame, *, exact: bool = False) -> pl.DataFrame:
+def order_events(
+    events: pl.LazyFrame, *, exact: bool = False, by_type: bool = False
+) -> pl.DataFrame:
     """The order of the registrations: by group, date and the fixed same-day order (rule 2).
 
     Groups are ordered by a 64-bit hash of (patient, institution, pathway id) and rows within a
     group by a packed integer key (date, event order, type, outcome, source row), so the order —
     and everything built on it — does not depend on the row order of the input. Only keys are
-    kept (the :data:`NARROW` columns are gathered once rows are in instance order, see
-    :func:`assign_instances`): ``_row`` (the row number in ``events``), ``event``,
-    ``pathway_type``, ``_pos`` (position in this order), ``_gid`` (the group's number, from 1),
-    ``_usable`` (whether the row has what assignment needs: patient, institution, date, event)
-    and the hashes ``_g``, ``_g2``.
+    kept: ``_row`` (the row number in ``events``), ``event``, ``pathway_type``, ``_pos``
+    (position in this order), ``_gid`` (the group's number, from 1), ``_usable`` (whether the row
+    has what assignment needs: patient, institution, date, event) and the hashes ``_g``, ``_g2``.
 
     Args:
         events: The canonical event table.
         exact: Order groups by their values instead of their hash: slower, and only needed in
             the (about one in 10^19 per pair) case that two groups share a hash — see
             :func:`hash_collision`.
+        by_type: Order by group, the row's own type, then the order within the group: the
+            instance order when every usable row has its type (:func:`all_typed`). The
+            :data:`NARROW` columns then come along (one sort instead of a sort and a gather).
 
     Returns:
         The keys in order, in memory (the sort needs them all).
     """
-    usable = pl.all_horizontal(
-        pl.col("patient_id").is_not_null(),
-        pl.col("institution_id").is_not_null(),
-        pl.col("event_date").is_not_null(),
-        pl.col("event").is_not_null(),
-    )
     group = pl.struct(*GROUP)
     group_key = [*GROUP] if exact else ["_g"]
+    payload = [c for c in NARROW if c not in ("event", "pathway_type")] if by_type else []
     # the keys are computed by the streaming engine (fastest over a scan or a wide table), then
     # sorted in memory as one contiguous frame
     keys = (
@@ -129,16 +153,19 @@ def order_events(events: pl.LazyFrame, *, exact: bool = False) -> pl.DataFrame:
             "_row",
             "event",
             "pathway_type",
+            *payload,
             *(GROUP if exact else ()),
-            _usable=usable,
+            _usable=_usable(),
             _g=group.hash(seed=0),
             _g2=group.hash(seed=1),
-            _o=_order_key(),
+            _o=_order_key(by_type=by_type),
         )
         .collect(engine="streaming")
         .rechunk()
     )
-    ordered = keys.sort([*group_key, "_o"], nulls_last=True)
+    # hashes and order keys are never null; nulls_last (for the exact order's text) costs a
+    # several times slower sort
+    ordered = keys.sort([*group_key, "_o"], nulls_last=exact)
     new_group = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in group_key)
     return ordered.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos"),
@@ -190,12 +217,21 @@ def _in_instance_order(frame: pl.DataFrame) -> pl.DataFrame:
     end = pl.when(run_start(GROUP_ID).shift(-1).fill_null(True)).then(pos).backward_fill()
     code = pl.col("_type").to_physical().cast(pl.Int64).fill_null(_NO_TYPE)
     key = 16 * start + code * (end - start + 1) + (pos - start)
-    ordered = frame.sort(key).with_columns(_tkey=(pl.col(GROUP_ID) * 16 + code).set_sorted())
+    return _numbered(frame.sort(key))
+
+
+def _numbered(ordered: pl.DataFrame) -> pl.DataFrame:
+    """Number the instances of rows in instance order (see :func:`_in_instance_order`)."""
+    code = pl.col("_type").to_physical().cast(pl.Int64).fill_null(_NO_TYPE)
     is_a = pl.col("event") == "A"
     is_x = pl.col("event") == "X"
-    return ordered.with_columns(_k=segmented_count(is_a, "_tkey", inclusive=True)).with_columns(
-        _ikey=(pl.col("_tkey") * 2**24 + pl.col("_k")).set_sorted(),
-        _x_before=segmented_count(is_x, "_tkey", "_k"),
+    return (
+        ordered.with_columns(_tkey=(pl.col(GROUP_ID) * 16 + code).set_sorted())
+        .with_columns(_k=segmented_count(is_a, "_tkey", inclusive=True))
+        .with_columns(
+            _ikey=(pl.col("_tkey") * 2**24 + pl.col("_k")).set_sorted(),
+            _x_before=segmented_count(is_x, "_tkey", "_k"),
+        )
     )
 
 
@@ -320,12 +356,14 @@ def _with_types(ordered: pl.DataFrame) -> pl.DataFrame:
     )
 
 
-def assign_instances(ordered: pl.DataFrame, narrow: pl.DataFrame) -> pl.DataFrame:
+def assign_instances(ordered: pl.DataFrame, narrow: pl.DataFrame | None = None) -> pl.DataFrame:
     """Assign every ordered registration to an instance, or say why not.
 
     Args:
-        ordered: The output of :func:`order_events`, collected.
-        narrow: The :data:`NARROW` columns of the event table, in its row order (``_row``).
+        ordered: The output of :func:`order_events`.
+        narrow: The :data:`NARROW` columns of the event table, in its row order (``_row``);
+            ``None`` when ``ordered`` is already in instance order with them
+            (``order_events(..., by_type=True)``, for an extract where :func:`all_typed`).
 
     Returns:
         The rows in instance order (group, type, position; so each instance's rows are
@@ -335,21 +373,34 @@ def assign_instances(ordered: pl.DataFrame, narrow: pl.DataFrame) -> pl.DataFram
         ``_x_before``, ``assignment`` (:data:`ASSIGNMENT`) and ``orphan_rule`` (``no_start``,
         ``event_after_end`` or ``ambiguous_event``; null when assigned or excluded).
     """
-    framed = _with_types(
-        ordered.select("_row", "_pos", GROUP_ID, "_usable", "event", "pathway_type")
-    )
-    needs = framed["_needs_resolution"]
-    if needs.any():
-        resolved = _resolve_typeless(framed.filter(needs))
-        framed = pl.concat([framed.filter(~needs), resolved]).sort("_pos")
-    typed = _in_instance_order(framed.select("_row", "_pos", GROUP_ID, "_usable", "event", "_type"))
-    fate = _typeless_fate(typed)
-    # the few rows not yet typed learn why; the rest of the table only gets nulls
-    typed = typed.join(fate, on="_pos", how="left", maintain_order="left")
-    gathered = narrow.select(pl.all().gather(typed["_row"]))
+    if narrow is None:
+        # every usable row has its type: it is the instance's type (rule 3 has nothing to do)
+        # and there are no typeless rows to explain
+        typed = _numbered(
+            ordered.drop("_g", "_g2").with_columns(
+                _type=pl.when(pl.col("_usable")).then(pl.col("pathway_type"))
+            )
+        ).with_columns(
+            _n_open=pl.lit(None, dtype=pl.UInt32), _started_before=pl.lit(None, dtype=pl.Boolean)
+        )
+    else:
+        framed = _with_types(
+            ordered.select("_row", "_pos", GROUP_ID, "_usable", "event", "pathway_type")
+        )
+        needs = framed["_needs_resolution"]
+        if needs.any():
+            resolved = _resolve_typeless(framed.filter(needs))
+            framed = pl.concat([framed.filter(~needs), resolved]).sort("_pos")
+        typed = _in_instance_order(
+            framed.select("_row", "_pos", GROUP_ID, "_usable", "event", "_type")
+        )
+        fate = _typeless_fate(typed)
+        # the few rows not yet typed learn why; the rest of the table only gets nulls
+        typed = typed.join(fate, on="_pos", how="left", maintain_order="left")
+        gathered = narrow.select(pl.all().gather(typed["_row"]))
+        typed = pl.concat([typed.drop("event"), gathered], how="horizontal")
     return (
-        pl.concat([typed.drop("event"), gathered], how="horizontal")
-        .lazy()
+        typed.lazy()
         .with_columns(
             assignment=pl.when(~pl.col("_usable"))
             .then(pl.lit("excluded"))
