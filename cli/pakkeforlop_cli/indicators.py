@@ -339,7 +339,7 @@ def indicators_command(
     With --partitions N the extract is written to N Parquet files by a hash of the patient id
     (every pathway lives inside one patient), each is turned into pathways and counts on its
     own, and the counts are added up: the same table, with memory for about one partition.
-    Extracts over 2.5 million registrations are partitioned this way by default.
+    Extracts over 12 million registrations are partitioned this way by default.
 
     Examples:
       pakkeforlop indicators extract.parquet

@@ -174,6 +174,10 @@ def _usable() -> pl.Expr:
     )
 
 
+#: Partition files are scratch space, written once and read once: a fast codec beats a small one.
+_COMPRESSION: Final = "lz4"
+
+
 def _write_partitions(
     events: pl.LazyFrame, findings: pl.LazyFrame, folder: Path, findings_file: Path, n: int
 ) -> None:
@@ -198,6 +202,7 @@ def _write_partitions(
                 ),
                 mkdir=True,
                 lazy=True,
+                compression=_COMPRESSION,
             )
         ]
     else:
@@ -206,7 +211,9 @@ def _write_partitions(
         sinks = [
             keyed.filter(pl.col("_part") == i)
             .drop("_part")
-            .sink_parquet(folder / f"part-{i:04d}-0.parquet", lazy=True)
+            .sink_parquet(
+                folder / f"part-{i:04d}-0.parquet", lazy=True, compression=_COMPRESSION
+            )
             for i in range(n)
         ]
     pl.collect_all([*sinks, findings.sink_parquet(findings_file, lazy=True)])
@@ -531,9 +538,10 @@ def compute_indicators_partitioned(
         return combine(results, plan, suppress=suppress, policy=policy, level=level, **options)
 
 
-#: Registrations per partition that ``suggest_partitions`` aims at: about 1 GB of working
-#: memory per partition on the measurements in docs/distributed.md.
-ROWS_PER_PARTITION: Final = 2_500_000
+#: Registrations per partition that ``suggest_partitions`` aims at. Working memory grows by about
+#: 0.5 GB per million registrations in one piece (10 M: indicators 4.7 GB, validate 5.7 GB peak;
+#: docs/distributed.md), so a partition of this size stays well under 8 GB.
+ROWS_PER_PARTITION: Final = 12_000_000
 
 #: Bytes per registration assumed for text files, whose row count is not in any header.
 _CSV_BYTES_PER_ROW: Final = 60
