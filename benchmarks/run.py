@@ -37,6 +37,7 @@ from pathlib import Path
 import polars as pl
 
 from pakkeforlop import synth
+from pakkeforlop.partition import ROWS_PER_PARTITION
 from pakkeforlop.synth import write_synthetic
 
 HERE = Path(__file__).resolve().parent
@@ -800,8 +801,13 @@ def main(argv: list[str] | None = None) -> int:
             args.results, sections, all_results, load_start, started, startup, git_start, None
         )
     profile_text = None
-    # profile at the largest size where (a) itself ran: it needs as much memory as (a)
-    profiled = [size_m for size_m, r in all_results.items() if r.get("a", Result("a", "")).ok]
+    # profile in one piece (the in-process stages hold the whole extract, as (a) does below the
+    # partitioning threshold): at the largest size where (a) ran that is not partitioned
+    profiled = [
+        size_m
+        for size_m, r in all_results.items()
+        if r.get("a", Result("a", "")).ok and size_m * 1e6 <= ROWS_PER_PARTITION
+    ]
     if args.profile and profiled:
         extract, _ = extract_for(max(profiled), args.cache, args.seed, fingerprint)
         print(f"profiling (a) at {size_label(max(profiled))} ...", flush=True)
