@@ -37,7 +37,7 @@ from pathlib import Path
 import polars as pl
 
 from pakkeforlop import synth
-from pakkeforlop.partition import ROWS_PER_PARTITION
+from pakkeforlop.partition import MAX_ROWS_IN_ONE_PIECE
 from pakkeforlop.synth import write_synthetic
 
 HERE = Path(__file__).resolve().parent
@@ -806,7 +806,7 @@ def main(argv: list[str] | None = None) -> int:
     profiled = [
         size_m
         for size_m, r in all_results.items()
-        if r.get("a", Result("a", "")).ok and size_m * 1e6 <= ROWS_PER_PARTITION
+        if r.get("a", Result("a", "")).ok and size_m * 1e6 <= MAX_ROWS_IN_ONE_PIECE
     ]
     if args.profile and profiled:
         extract, _ = extract_for(max(profiled), args.cache, args.seed, fingerprint)

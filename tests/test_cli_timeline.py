@@ -91,4 +91,3 @@ def test_progress_only_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None
     assert "reading extract.parquet" in err
     assert "14040 registrations read" in err
     assert " s " in err  # elapsed time
-

@@ -313,7 +313,11 @@ def test_large_extracts_are_partitioned_by_default(
     rows = pl.scan_parquet(synthetic).select(pl.len()).collect().item()
     assert estimated_rows(synthetic) == rows  # Parquet: exact, from metadata
     assert suggest_partitions(synthetic) == 1  # a small extract runs in one piece
-    assert suggest_partitions(synthetic, rows_per_partition=rows // 4 + 1) == 4
+    assert (
+        suggest_partitions(synthetic, rows_per_partition=rows // 4 + 1, in_one_piece=rows - 1) == 4
+    )
+    # splitting costs a pass over the source: not done up to the in-one-piece size
+    assert suggest_partitions(synthetic, rows_per_partition=rows // 4 + 1, in_one_piece=rows) == 1
     csv = tmp_path / "x.csv"
     csv.write_text("a\n" * 600, encoding="utf-8")
     assert estimated_rows(csv) == 1200 // 60  # text files: from their size

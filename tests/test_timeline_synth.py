@@ -53,11 +53,15 @@ def test_typeless_split_layout_gives_the_same_pathways(
         .agg(pl.col("pathway_type").n_unique().alias("n"))
         .filter(pl.col("n") > 1)
     )
-    typeless = events.join(multi, on=["patient_id", "institution_id"], how="left").with_columns(
-        pathway_type=pl.when((pl.col("event") == "A") | pl.col("n").is_not_null())
-        .then(pl.col("pathway_type"))
-        .otherwise(None)
-    ).drop("n")
+    typeless = (
+        events.join(multi, on=["patient_id", "institution_id"], how="left")
+        .with_columns(
+            pathway_type=pl.when((pl.col("event") == "A") | pl.col("n").is_not_null())
+            .then(pl.col("pathway_type"))
+            .otherwise(None)
+        )
+        .drop("n")
+    )
     assert typeless["pathway_type"].null_count() > events.height / 2
     _compare(build_pathways(typeless).pathways.collect(), truth)
 

@@ -22,6 +22,7 @@ from pakkeforlop.indicators import (
 from pakkeforlop.io.read import read_extract
 from pakkeforlop.partition import (
     MAX_PARTITIONS,
+    MAX_ROWS_IN_ONE_PIECE,
     ROWS_PER_PARTITION,
     compute_indicators_partitioned,
     suggest_partitions,
@@ -325,7 +326,8 @@ def indicators_command(
             max=MAX_PARTITIONS,
             help="Split the extract into N patient partitions on disk and process them one at a"
             " time; the output is exactly the same (see docs/distributed.md). Default: one"
-            f" partition per {ROWS_PER_PARTITION:,} registrations when the extract is larger.",
+            f" partition per {ROWS_PER_PARTITION:,} registrations when the extract has more than"
+            f" {MAX_ROWS_IN_ONE_PIECE:,}.",
         ),
     ] = None,
 ) -> None:

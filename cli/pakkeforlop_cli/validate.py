@@ -15,7 +15,12 @@ from rich.table import Table
 
 from pakkeforlop.codes import DEFAULT_EDITION, editions
 from pakkeforlop.findings import rules
-from pakkeforlop.partition import MAX_PARTITIONS, ROWS_PER_PARTITION, suggest_partitions
+from pakkeforlop.partition import (
+    MAX_PARTITIONS,
+    MAX_ROWS_IN_ONE_PIECE,
+    ROWS_PER_PARTITION,
+    suggest_partitions,
+)
 from pakkeforlop.validate import (
     JUNIT_MAX_FINDINGS,
     ValidationReport,
@@ -242,7 +247,8 @@ def validate_command(
             max=MAX_PARTITIONS,
             help="Check the extract in N patient partitions on disk, one at a time: the same"
             " findings with memory for about one partition. Default: one partition per"
-            f" {ROWS_PER_PARTITION:,} registrations when the extract is larger.",
+            f" {ROWS_PER_PARTITION:,} registrations when the extract has more than"
+            f" {MAX_ROWS_IN_ONE_PIECE:,}.",
         ),
     ] = None,
     explain: Annotated[

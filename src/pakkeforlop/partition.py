@@ -48,6 +48,7 @@ from pakkeforlop.timeline import build_pathways
 
 __all__ = [
     "MAX_PARTITIONS",
+    "MAX_ROWS_IN_ONE_PIECE",
     "ROWS_PER_PARTITION",
     "IndicatorOptions",
     "PartitionPathways",
@@ -183,7 +184,9 @@ def _write_partitions(
 ) -> None:
     """Stream the events into ``part-NNNN-K.parquet`` files and the read findings into their file.
 
-    Both sinks run in one plan, so the source is read and normalised once.
+    Two passes over the source: run as one plan, the findings' branch of the shared scan is
+    buffered while the partitions are written (at 30 M registrations 4.9 GB instead of 2.0 GB,
+    for 3 s saved), so memory would grow with the extract.
     """
     keyed = events.with_columns(partition_key(n).alias("_part"))
     partition_by = getattr(pl, "PartitionBy", None)
@@ -211,12 +214,11 @@ def _write_partitions(
         sinks = [
             keyed.filter(pl.col("_part") == i)
             .drop("_part")
-            .sink_parquet(
-                folder / f"part-{i:04d}-0.parquet", lazy=True, compression=_COMPRESSION
-            )
+            .sink_parquet(folder / f"part-{i:04d}-0.parquet", lazy=True, compression=_COMPRESSION)
             for i in range(n)
         ]
-    pl.collect_all([*sinks, findings.sink_parquet(findings_file, lazy=True)])
+    pl.collect_all(sinks)
+    findings.sink_parquet(findings_file)
 
 
 def partition_extract(
@@ -538,10 +540,15 @@ def compute_indicators_partitioned(
         return combine(results, plan, suppress=suppress, policy=policy, level=level, **options)
 
 
-#: Registrations per partition that ``suggest_partitions`` aims at. Working memory grows by about
-#: 0.5 GB per million registrations in one piece (10 M: indicators 4.7 GB, validate 5.7 GB peak;
-#: docs/distributed.md), so a partition of this size stays well under 8 GB.
-ROWS_PER_PARTITION: Final = 12_000_000
+#: The largest extract (registrations) ``suggest_partitions`` leaves in one piece. Splitting costs
+#: one more pass over the source (reading, normalising, writing the partitions), so it is paid
+#: only when memory calls for it: in one piece, working memory grows by about 0.5 GB per million
+#: registrations (10 M: indicators 4.8 GB, validate 5.7 GB; benchmarks/RESULTS.md).
+MAX_ROWS_IN_ONE_PIECE: Final = 12_000_000
+
+#: Registrations per partition that ``suggest_partitions`` aims at once an extract is split:
+#: about 4 GB of working memory for validate, well under 8 GB with the partition writing pass.
+ROWS_PER_PARTITION: Final = 6_000_000
 
 #: Bytes per registration assumed for text files, whose row count is not in any header.
 _CSV_BYTES_PER_ROW: Final = 60
@@ -574,22 +581,34 @@ def estimated_rows(source: SourceLike) -> int | None:
     return total
 
 
-def suggest_partitions(source: SourceLike, *, rows_per_partition: int = ROWS_PER_PARTITION) -> int:
+def suggest_partitions(
+    source: SourceLike,
+    *,
+    rows_per_partition: int = ROWS_PER_PARTITION,
+    in_one_piece: int = MAX_ROWS_IN_ONE_PIECE,
+) -> int:
     """How many patient partitions keep memory bounded for this extract (1: none needed).
 
     Args:
         source: The extract, as for :func:`partition_extract`.
         rows_per_partition: Registrations to aim at per partition.
+        in_one_piece: The largest extract processed without splitting.
 
     Returns:
-        ``ceil(rows / rows_per_partition)``, between 1 and :data:`MAX_PARTITIONS`.
+        1 up to ``in_one_piece`` registrations, else ``ceil(rows / rows_per_partition)``, at
+        most :data:`MAX_PARTITIONS`.
 
     Examples:
         >>> import polars as pl
-        >>> suggest_partitions(pl.DataFrame({"a": range(10)}), rows_per_partition=4)
+        >>> frame = pl.DataFrame({"a": range(10)})
+        >>> suggest_partitions(frame, rows_per_partition=4, in_one_piece=9)
         3
+        >>> suggest_partitions(frame, rows_per_partition=4, in_one_piece=10)
+        1
     """
     rows = estimated_rows(source)
     if rows is None:
+        return 1
+    if rows <= in_one_piece:
         return 1
     return max(1, min(MAX_PARTITIONS, -(-rows // rows_per_partition)))

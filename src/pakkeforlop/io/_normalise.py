@@ -547,10 +547,7 @@ def normalise(
     directs = {c: f"__direct_{c}" for c in codings if has(c) and dtypes[c] == pl.String}
     base = base.with_columns(
         *(clean(c).alias(t) for c, t in texts.items()),
-        *(
-            _map_values(raw(c), codings[c][0], codings[c][1]).alias(d)
-            for c, d in directs.items()
-        ),
+        *(_map_values(raw(c), codings[c][0], codings[c][1]).alias(d) for c, d in directs.items()),
     )
 
     def coded(canonical: str) -> pl.Expr:
@@ -563,17 +560,12 @@ def normalise(
         return pl.col(texts[canonical]) if canonical in texts else raw(canonical)
 
     # Stage 1: text, codes and dates, each per value.
-    first: list[pl.Expr] = [
-        (clean(c) if has(c) else null_text).alias(c) for c in _TEXT_COLUMNS
-    ]
+    first: list[pl.Expr] = [(clean(c) if has(c) else null_text).alias(c) for c in _TEXT_COLUMNS]
     first += [
         (_catalogue_id(raw("code"), dtypes["code"], codes) if has("code") else null_id).alias(
             "__code_direct"
         ),
-        *(
-            (clean(c).str.to_uppercase() if has(c) else null_text).alias(f"__s_{c}")
-            for c in _PARTS
-        ),
+        *((clean(c).str.to_uppercase() if has(c) else null_text).alias(f"__s_{c}") for c in _PARTS),
         _parse_date(parsed("event_date"), dtypes["event_date"]).alias("event_date"),
         coded("care_level").alias("care_level"),
         coded("sex").alias("sex"),
@@ -604,9 +596,7 @@ def normalise(
             .then(raw("code").cast(pl.String))
             .otherwise(rest)
             .alias("__code"),
-            pl.coalesce(
-                direct, _map_values(rest, codes.index, _ID)
-            ).alias("__code_id"),
+            pl.coalesce(direct, _map_values(rest, codes.index, _ID)).alias("__code_id"),
         )
     else:
         staged = staged.with_columns(null_text.alias("__code"), null_id.alias("__code_id"))
