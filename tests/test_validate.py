@@ -137,6 +137,30 @@ def test_unit_never_registers_counts_closed_treatment_pathways_only() -> None:
     assert unit_never_registers(p, min_pathways=3).collect().height == 0
 
 
+def test_unit_counts_of_parts_add_up_to_the_whole() -> None:
+    # Split the pathways as patient partitions would (here: alternate rows); u1 has 1 closed C-P
+    # pathway in each half, so only the summed counts (2) reach min_pathways=2.
+    from pakkeforlop.validate._checks import (
+        unit_never_registers_from_counts,
+        unit_treatment_counts,
+    )
+
+    p = pathways(
+        institution_id=["u1", "u1", "u2", "u2"],
+        status=["closed"] * 4,
+        final_decision_outcome=["P", "T", "P", "P"],
+        plan_date=[None, None, D("2020-01-01"), None],
+        evaluation_count=[0, 0, 1, 1],
+    ).with_columns(pl.col("plan_date").cast(pl.Date))
+    halves = [p.gather_every(2), p.gather_every(2, offset=1)]
+    counts = pl.concat([unit_treatment_counts(h).collect() for h in halves])
+    whole = unit_never_registers(p, min_pathways=2).collect()
+    parts = unit_never_registers_from_counts(counts, min_pathways=2).collect()
+    assert parts.equals(whole)
+    # u1: no plan and no evaluation in 2 pathways; u2 has both
+    assert sorted(whole["value"].to_list()) == ["u1", "u1"]
+
+
 @pytest.mark.parametrize(
     ("counts", "as_of", "expected"),
     [

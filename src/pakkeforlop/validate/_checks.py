@@ -154,7 +154,28 @@ def unit_never_registers(
         institution u2: none of 3 closed pathways with a treatment decision has an evaluation
         point (E)
     """
-    per_unit = (
+    return unit_never_registers_from_counts(
+        unit_treatment_counts(pathways, treatment_outcomes=treatment_outcomes),
+        min_pathways=min_pathways,
+    )
+
+
+def unit_treatment_counts(
+    pathways: pl.LazyFrame | pl.DataFrame, *, treatment_outcomes: tuple[str, ...] = ("P", "T")
+) -> pl.LazyFrame:
+    """Per institution: closed pathways with a treatment decision, and how many have a plan / an E.
+
+    The counts of :func:`unit_never_registers`. They add up over disjoint sets of pathways (patient
+    partitions), so a partitioned run keeps these few rows per partition, not its pathways.
+
+    Args:
+        pathways: The pathway table (or part of it).
+        treatment_outcomes: Final-decision outcomes that count as a treatment decision.
+
+    Returns:
+        ``institution_id``, ``pathways``, ``plans``, ``evaluated`` (UInt32 counts).
+    """
+    return (
         pathways.lazy()
         .filter(
             (pl.col("status").cast(pl.String) == "closed")
@@ -163,10 +184,24 @@ def unit_never_registers(
         )
         .group_by("institution_id")
         .agg(
-            pl.len().alias("pathways"),
-            pl.col("plan_date").is_not_null().sum().alias("plans"),
-            (pl.col("evaluation_count").fill_null(0) > 0).sum().alias("evaluated"),
+            pl.len().cast(pl.UInt32).alias("pathways"),
+            pl.col("plan_date").is_not_null().sum().cast(pl.UInt32).alias("plans"),
+            (pl.col("evaluation_count").fill_null(0) > 0).sum().cast(pl.UInt32).alias("evaluated"),
         )
+    )
+
+
+def unit_never_registers_from_counts(
+    counts: pl.LazyFrame | pl.DataFrame, *, min_pathways: int = 20
+) -> pl.LazyFrame:
+    """:func:`unit_never_registers` from :func:`unit_treatment_counts`.
+
+    Rows of one institution may repeat (one per partition): they are added up first.
+    """
+    per_unit = (
+        counts.lazy()
+        .group_by("institution_id")
+        .agg(pl.col("pathways", "plans", "evaluated").sum())
         .filter(pl.col("pathways") >= min_pathways)
     )
     per_unit = materialised(per_unit)

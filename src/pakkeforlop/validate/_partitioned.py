@@ -2,9 +2,10 @@
 
 Every finding but two lives inside one patient — reader findings, duplicates, the timeline's
 register checks and ``open_too_long`` — so each partition is checked on its own. The two
-institution-level rules are computed from what adds up across partitions: the few pathway
-columns ``unit_never_registers`` reads, and registrations counted per institution and date for
-``unit_sudden_drop``. See docs/distributed.md for why patient partitions are exact.
+institution-level rules are computed from what adds up across partitions: closed treatment
+pathways counted per institution for ``unit_never_registers``, and registrations counted per
+institution and date for ``unit_sudden_drop``. See docs/distributed.md for why patient
+partitions are exact.
 """
 
 from __future__ import annotations
@@ -21,20 +22,16 @@ from pakkeforlop.io._sources import SourceLike
 from pakkeforlop.io.read import ColumnsLike
 from pakkeforlop.partition import partition_extract, partition_pathways
 from pakkeforlop.schema import FINDINGS_SCHEMA
-from pakkeforlop.validate._checks import open_too_long, unit_never_registers, unit_sudden_drop
+from pakkeforlop.validate._checks import (
+    open_too_long,
+    unit_never_registers_from_counts,
+    unit_sudden_drop,
+    unit_treatment_counts,
+)
 from pakkeforlop.validate._report import ValidationReport, conform
 from pakkeforlop.validate._run import _check_decision, build_report, thresholds_from
 
 __all__ = ["validate_partitioned"]
-
-#: The pathway columns ``unit_never_registers`` reads.
-_UNIT_COLUMNS = (
-    "institution_id",
-    "status",
-    "final_decision_outcome",
-    "plan_date",
-    "evaluation_count",
-)
 
 
 def validate_partitioned(
@@ -122,7 +119,7 @@ def validate_partitioned(
             empty_findings(),
             conform(pl.scan_parquet(plan.directory / "read_findings.parquet")).collect(),
         ]
-        unit_pathways: list[pl.DataFrame] = []
+        unit_counts: list[pl.DataFrame] = []
         registrations: list[pl.DataFrame] = []
         for index in range(plan.n_partitions):
             if not plan.files(index):
@@ -142,19 +139,21 @@ def validate_partitioned(
                         )
                     ).collect()
                 )
-            unit_pathways.append(pathways.select(_UNIT_COLUMNS))
+            unit_counts.append(
+                unit_treatment_counts(
+                    pathways, treatment_outcomes=thresholds.treatment_outcomes
+                ).collect()
+            )
             registrations.append(
                 kept.group_by("institution_id", "event_date").agg(
                     pl.len().cast(pl.Int64).alias("registrations")
                 )
             )
-        if reference is not None and unit_pathways:
+        if reference is not None and unit_counts:
             parts.append(
                 conform(
-                    unit_never_registers(
-                        pl.concat(unit_pathways),
-                        min_pathways=thresholds.unit_min_pathways,
-                        treatment_outcomes=thresholds.treatment_outcomes,
+                    unit_never_registers_from_counts(
+                        pl.concat(unit_counts), min_pathways=thresholds.unit_min_pathways
                     )
                 ).collect()
             )
