@@ -495,3 +495,15 @@ def test_hash_collision_falls_back_to_exact_order(monkeypatch: pytest.MonkeyPatc
     expected = run(ev)[0]
     monkeypatch.setattr(tl_module, "hash_collision", lambda _: True)
     assert run(ev)[0].equals(expected)
+
+
+def test_segmented_count_treats_a_null_flag_as_false() -> None:
+    # runs [1, 1] and [2, 2, 2]; a null flag on the first row of the second run must not borrow
+    # the first run's count: inclusive counts 1, 2 | 0, 1, 1
+    from pakkeforlop.timeline.assign import segmented_count
+
+    frame = pl.DataFrame({"run": [1, 1, 2, 2, 2], "flag": [True, True, None, True, False]})
+    got = frame.select(segmented_count(pl.col("flag"), "run", inclusive=True))["flag"]
+    assert got.to_list() == [1, 2, 0, 1, 1]
+    strictly_before = frame.select(segmented_count(pl.col("flag"), "run"))["flag"]
+    assert strictly_before.to_list() == [0, 1, 0, 0, 1]

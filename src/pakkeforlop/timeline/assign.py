@@ -195,7 +195,9 @@ def segmented_count(flag: pl.Expr, *run: str, inclusive: bool = False) -> pl.Exp
     the price of one cumulative sum: the count at the row less the count before the run began.
     With ``inclusive=False`` the row itself is not counted (strictly before).
     """
-    as_int = flag.cast(pl.Int64)
+    # a null flag counts as false: a null in the first row of a run would otherwise leave the
+    # run without its base, and counts (and the keys built on them) must never be null
+    as_int = flag.fill_null(value=False).cast(pl.Int64)
     total = as_int.cum_sum()
     before_run = pl.when(run_start(*run)).then(total - as_int).forward_fill()
     counted = total - before_run
