@@ -149,6 +149,8 @@ def validate_partitioned(
                     pl.len().cast(pl.Int64).alias("registrations")
                 )
             )
+            # let this partition go before the next is read (else two are held at once)
+            del part, kept, duplicates, pathways, timeline_findings
         if reference is not None and unit_counts:
             parts.append(
                 conform(
