@@ -507,3 +507,24 @@ def test_segmented_count_treats_a_null_flag_as_false() -> None:
     assert got.to_list() == [1, 2, 0, 1, 1]
     strictly_before = frame.select(segmented_count(pl.col("flag"), "run"))["flag"]
     assert strictly_before.to_list() == [0, 1, 0, 0, 1]
+
+
+def test_a_long_chain_of_typeless_ends_is_resolved_link_by_link() -> None:
+    # D11 and D01 open; D01 ends (typed), then a typeless X can only close D11. Then 13 times: a
+    # typed start, and a typeless X that can only close it (each X is resolvable only once the
+    # one before it is). Every X joins a pathway; none is left ambiguous or orphaned.
+    rows: list[tuple[str, str, str, str | None, str, str | None]] = [
+        ("p", "i", "2023-01-01", "D11", "A", None),
+        ("p", "i", "2023-01-02", "D01", "A", None),
+        ("p", "i", "2023-01-03", "D01", "X", "G"),
+        ("p", "i", "2023-01-04", None, "X", "G"),
+    ]
+    day = dt.date(2023, 1, 5)
+    for k in range(13):
+        rows.append(("p", "i", str(day), ("D01", "D11")[k % 2], "A", None))
+        rows.append(("p", "i", str(day + dt.timedelta(days=1)), None, "X", "G"))
+        day += dt.timedelta(days=2)
+    pathways, _, assigned = run(events(*rows))
+    assert assigned["assignment"].unique().to_list() == ["assigned"]
+    assert pathways.height == 15
+    assert pathways["status"].unique().to_list() == ["closed"]

@@ -49,7 +49,6 @@ GROUP_ID: Final = "_gid"
 IN_MEMORY: Final = "in-memory"
 
 _INF: Final = 2**62
-_MAX_PASSES: Final = 10
 #: Sort code of a row without a type: after every type of its group.
 _NO_TYPE: Final = 15
 
@@ -262,11 +261,13 @@ def _resolve_typeless(multi: pl.DataFrame) -> pl.DataFrame:
     """Give typeless rows of multi-type groups the type of the only instance open there (rule 3).
 
     A typeless end (X) closes the instance it joins, which can leave a single open instance for
-    later typeless rows; so this repeats until nothing changes (a few passes at most). ``multi``
-    holds whole groups in group order, and so does the result.
+    later typeless rows; so this repeats until nothing changes. Each pass types at least one row
+    or ends the loop, so there are at most as many passes as typeless rows (usually one or two; a
+    chain of typeless ends that each open the way for the next takes one pass per link).
+    ``multi`` holds whole groups in group order, and so does the result.
     """
     frame = multi
-    for _ in range(_MAX_PASSES):
+    while True:
         typed = _in_instance_order(frame)
         intervals = _open_intervals(typed)
         found = (
