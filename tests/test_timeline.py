@@ -528,3 +528,19 @@ def test_a_long_chain_of_typeless_ends_is_resolved_link_by_link() -> None:
     assert assigned["assignment"].unique().to_list() == ["assigned"]
     assert pathways.height == 15
     assert pathways["status"].unique().to_list() == ["closed"]
+
+
+def test_dates_far_from_today_keep_their_order() -> None:
+    # Before 1970 (once clipped to one day, where M sorts before X): the pathway ends in 1961,
+    # so the M of 1962 comes after its end and joins nothing.
+    ev = events(
+        ("p", "i", "1960-01-02", "D11", "A", None),
+        ("p", "i", "1961-01-01", "D11", "X", "G"),
+        ("p", "i", "1962-01-01", "D11", "M", None),
+    )
+    pathways, _, assigned = run(ev)
+    assert pathways.select("status", "end_date", "event_count").rows() == [
+        ("closed", D("1961-01-01"), 2)
+    ]
+    fate = dict(assigned.select("source_row", "orphan_rule").iter_rows())
+    assert fate == {1: None, 2: None, 3: "event_after_end"}

@@ -62,7 +62,8 @@ def _order_key(*, by_type: bool = False) -> pl.Expr:
     instance order of an extract whose registrations all carry their type.
     """
     u64 = pl.UInt64
-    days = (pl.col("event_date").cast(pl.Int32).fill_null(0).clip(0, 2**16 - 1)).cast(u64)
+    # 20 bits of days around 1970: years 535 to 3405 keep their order (the rest is clipped)
+    days = (pl.col("event_date").cast(pl.Int64).fill_null(0) + 2**19).clip(0, 2**20 - 1).cast(u64)
     event = pl.col("event").to_physical().fill_null(15).cast(u64)
     ptype = pl.col("pathway_type").to_physical().fill_null(15).cast(u64)
     # outcome letters A..Z -> 1..26, anything else (e.g. '?') 27, none or empty 0; an enum cast
@@ -77,11 +78,12 @@ def _order_key(*, by_type: bool = False) -> pl.Expr:
         .otherwise(0)
         .cast(u64)
     )
-    row = pl.col("source_row").fill_null(0).cast(u64) & (2**34 - 1)
+    # the source row breaks remaining ties; 30 bits (a billion rows per file)
+    row = pl.col("source_row").fill_null(0).cast(u64) & (2**30 - 1)
     if by_type:
         code = pl.when(_usable()).then(ptype).otherwise(_NO_TYPE).cast(u64)
-        return code * 2**60 + days * 2**44 + event * 2**40 + outcome * 2**34 + row
-    return days * 2**48 + event * 2**44 + ptype * 2**40 + outcome * 2**34 + row
+        return code * 2**60 + days * 2**40 + event * 2**36 + outcome * 2**30 + row
+    return days * 2**44 + event * 2**40 + ptype * 2**36 + outcome * 2**30 + row
 
 
 def _usable() -> pl.Expr:
