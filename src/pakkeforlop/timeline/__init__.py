@@ -245,6 +245,9 @@ def build_pathways(
 
     Args:
         events: The canonical event table (:func:`pakkeforlop.read_extract`), eager or lazy.
+            A lazy table is collected more than once and its rows are looked up by number, so
+            it must give its rows in the same order each time (a scan of files does; collect a
+            plan whose order may vary, such as a join, first).
         as_of: Reference date: pathways without an end are open at this date, and it closes
             their interval for the parallel-pathway check. Defaults to the latest event date.
         edition: Code catalogue edition, for checking types supplied by the timeline.
