@@ -544,3 +544,22 @@ def test_dates_far_from_today_keep_their_order() -> None:
     ]
     fate = dict(assigned.select("source_row", "orphan_rule").iter_rows())
     assert fate == {1: None, 2: None, 3: "event_after_end"}
+
+
+def test_rows_from_two_files_with_the_same_row_number_order_by_file() -> None:
+    # Two same-day starts that the order key cannot tell apart (row 1 of two files; identical
+    # but for the care level, so not collapsed here): the second start supersedes the first,
+    # and which is "first" must not depend on the input's row order: file a.csv before b.csv.
+    ev = events(
+        ("p", "i", "2023-01-02", "D11", "A", None),
+        ("p", "i", "2023-01-02", "D11", "A", None),
+        source_file=["b.csv", "a.csv"],
+        source_row=[1, 1],
+        care_level=["inpatient", "outpatient"],
+    )
+    results = [run(frame) for frame in (ev, ev.reverse())]
+    for pathways, findings, _ in results:
+        superseded = findings.filter(pl.col("rule_id") == "superseded")
+        assert superseded["source_file"].to_list() == ["a.csv"]
+        assert pathways.sort("pathway_key")["status"].to_list() == ["superseded", "open"]
+    assert results[0][0].equals(results[1][0])

@@ -167,6 +167,31 @@ def order_events(
     # hashes and order keys are never null; nulls_last (for the exact order's text) costs a
     # several times slower sort
     ordered = keys.sort([*group_key, "_o"], nulls_last=exact)
+    same_key = pl.all_horizontal(
+        pl.col(c).eq_missing(pl.col(c).shift(1)) for c in [*group_key, "_o"]
+    )
+    if ordered.select(same_key.any()).item():
+        # rows the key cannot tell apart (the same source row number in two files, or outcomes
+        # alike in their first letter; exact duplicates are usually collapsed before): break the
+        # tie by file, outcome and full row number, so the order still does not depend on the
+        # input's (rare, and a slower sort)
+        ties = events.select("source_file", "outcome", "source_row").collect(engine=IN_MEMORY)
+        ordered = (
+            pl.concat(
+                [
+                    keys,
+                    ties.select(pl.all().name.prefix("_tie_")).select(
+                        pl.all().gather(keys["_row"])
+                    ),
+                ],
+                how="horizontal",
+            )
+            .sort(
+                [*group_key, "_o", "_tie_source_file", "_tie_outcome", "_tie_source_row"],
+                nulls_last=True,
+            )
+            .drop("_tie_source_file", "_tie_outcome", "_tie_source_row")
+        )
     new_group = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in group_key)
     return ordered.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos"),
