@@ -30,6 +30,7 @@ from pakkeforlop.timeline.assign import (
     assign_instances,
     hash_collision,
     order_events,
+    run_start,
 )
 from pakkeforlop.timeline.checks import (
     orphan_findings,
@@ -115,14 +116,10 @@ def _with_identity(milestones: pl.DataFrame, rows: pl.DataFrame, lookup: _Lookup
     return with_ids.lazy()
 
 
-def _same_as_previous(*columns: str) -> pl.Expr:
-    return pl.all_horizontal(pl.col(c).eq_missing(pl.col(c).shift(1)) for c in columns)
-
-
 def _run_index(*columns: str) -> pl.Expr:
     """0, 1, 2, ... within runs of equal values in a sorted frame (no window needed)."""
     index = pl.int_range(pl.len())
-    start = pl.when(~_same_as_previous(*columns)).then(index).forward_fill()
+    start = pl.when(run_start(*columns)).then(index).forward_fill()
     return index - start
 
 
@@ -147,7 +144,7 @@ def _settle(instances: pl.DataFrame) -> pl.LazyFrame:
             )
         )
     )
-    same_type = _same_as_previous("_tkey").shift(-1).fill_null(False)
+    same_type = (~run_start("_tkey")).shift(-1).fill_null(False)
     # equal keys: two starts of one type on one day in a group (adjacent), or a given pathway id
     # shared by several groups (rare; only then is a window over the id needed)
     shared_ids = instances["pathway_id"].null_count() < instances.height
@@ -207,7 +204,7 @@ def _chains(instances: pl.LazyFrame) -> pl.LazyFrame:
         "pathway_key",
         _p=pl.col("patient_id").hash(seed=0),
     ).sort(["_p", "_type", "start_date", INSTANCE])
-    same = _same_as_previous("_p", "patient_id", "_type")
+    same = ~run_start("_p", "patient_id", "_type")
     continues = (
         same
         & (pl.col("end_reason").shift(1) == "O")
@@ -283,15 +280,12 @@ def build_pathways(
 
     # an extract whose registrations all carry their type (the combined layout) is put in
     # instance order by one sort; otherwise typeless rows first learn their type (rule 3)
-    by_type = all_typed(frame if frame is not None else lf)
+    source = frame if frame is not None else lf
+    by_type = all_typed(source)
     ordered = order_events(lf, by_type=by_type)
     if hash_collision(ordered):
         ordered = order_events(lf, exact=True, by_type=by_type)
-    narrow = (
-        None
-        if by_type
-        else (frame if frame is not None else lf).lazy().select(NARROW).collect(engine=IN_MEMORY)
-    )
+    narrow = None if by_type else source.lazy().select(NARROW).collect(engine=IN_MEMORY)
     assigned_all = assign_instances(ordered, narrow)
     del ordered, narrow
     if as_of is None:
@@ -304,14 +298,11 @@ def build_pathways(
         .rechunk()
     )
     numbered = lf.with_row_index("_row")
-    milestones = aggregate_instances(rows.lazy()).collect(engine=IN_MEMORY)
-    identified = _with_identity(milestones, rows, _Lookup(frame, numbered)).collect(
-        engine=IN_MEMORY
-    )
-    instances = _chains(_settle(identified)).collect(engine=IN_MEMORY).rechunk()
-    keys = instances.lazy().select(INSTANCE, "pathway_key")
-
     lookup = _Lookup(frame, numbered)
+    milestones = aggregate_instances(rows.lazy()).collect(engine=IN_MEMORY)
+    identified = _with_identity(milestones, rows, lookup).collect(engine=IN_MEMORY)
+    instances = _chains(_settle(identified)).collect(engine=IN_MEMORY)
+    keys = instances.lazy().select(INSTANCE, "pathway_key")
 
     def enrich(flagged: pl.LazyFrame) -> pl.LazyFrame:
         # flagged rows are few: gathered by row number, not joined against the whole table

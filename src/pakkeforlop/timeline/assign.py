@@ -167,10 +167,7 @@ def order_events(
     # hashes and order keys are never null; nulls_last (for the exact order's text) costs a
     # several times slower sort
     ordered = keys.sort([*group_key, "_o"], nulls_last=exact)
-    same_key = pl.all_horizontal(
-        pl.col(c).eq_missing(pl.col(c).shift(1)) for c in [*group_key, "_o"]
-    )
-    if ordered.select(same_key.any()).item():
+    if ordered.select((~run_start(*group_key, "_o")).any()).item():
         # rows the key cannot tell apart (the same source row number in two files, or outcomes
         # alike in their first letter; exact duplicates are usually collapsed before): break the
         # tie by file, outcome and full row number, so the order still does not depend on the
@@ -192,7 +189,7 @@ def order_events(
             )
             .drop("_tie_source_file", "_tie_outcome", "_tie_source_row")
         )
-    new_group = pl.any_horizontal(pl.col(c).ne_missing(pl.col(c).shift(1)) for c in group_key)
+    new_group = run_start(*group_key)
     return ordered.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos"),
         pl.exclude("_o", *(GROUP if exact else ())),
