@@ -18,8 +18,8 @@ from pakkeforlop_cli.main import app
 runner = CliRunner()
 
 # A clean pathway of p1, plus p2's C-I without M (208, error, row 9 of the CSV: header on
-# line 1, p1's six rows on lines 2-7, p2's A on line 8) and a warning (D06 A before
-# 2019-02-15, code_outside_validity) for p3's closed pathway on lines 10-12.
+# line 1, p1's six rows on lines 2-7, p2's A on line 8) and a warning (a second A of the same
+# type supersedes the first) for p3 on lines 10-12.
 HEADER = "NPRId;institusjonId;dato;kode"
 CLEAN_ROWS = [
     "p1;u1;02.01.2023;D11A",
@@ -30,7 +30,7 @@ CLEAN_ROWS = [
     "p1;u1;01.03.2023;D11XG",
 ]
 ERROR_ROWS = ["p2;u1;03.01.2023;D11A", "p2;u1;20.01.2023;D11CI"]
-WARNING_ROWS = ["p3;u2;14.02.2019;D06A", "p3;u2;20.02.2019;D06M", "p3;u2;01.03.2019;D06XP"]
+WARNING_ROWS = ["p3;u2;14.02.2023;D11A", "p3;u2;20.02.2023;D11A", "p3;u2;01.03.2023;D11XG"]
 
 
 def write(tmp_path: Path, *rows: str, name: str = "extract.csv") -> Path:
@@ -155,13 +155,13 @@ def test_report_file_holds_every_finding_with_ids(tmp_path: Path, fmt: str, name
     if fmt == "csv":
         table = pl.read_csv(report)
         assert tuple(table.columns) == FINDINGS_FILE_COLUMNS
-        assert set(table["rule"]) == {"decision_without_attendance", "code_outside_validity"}
+        assert set(table["rule"]) == {"decision_without_attendance", "superseded"}
         assert "p2" in table["patient_id"].to_list()
     elif fmt == "json":
         data = json.loads(report.read_text(encoding="utf-8"))
         assert {f["rule"] for f in data["findings"]} == {
             "decision_without_attendance",
-            "code_outside_validity",
+            "superseded",
         }
     elif fmt == "junit":
         root = ET.parse(report).getroot()
@@ -276,5 +276,7 @@ def test_docs_python_example_runs(
     write(tmp_path, *CLEAN_ROWS, *ERROR_ROWS)
     (block,) = doc_blocks("python")
     exec(compile(block, str(DOCS), "exec"), {})
-    assert capsys.readouterr().out.startswith("1 12.50%\ndecision_without_attendance error 1")
+    out = capsys.readouterr().out
+    assert out.startswith("8 rows read = 8 usable + 0 excluded + 0 duplicates collapsed\n")
+    assert "\n1 12.50%\ndecision_without_attendance error 1" in out
     assert (tmp_path / "findings.csv").exists()

@@ -11,12 +11,11 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 from typer.testing import CliRunner
 
-from pakkeforlop import build_pathways, compute_indicators, read_extract
+from pakkeforlop import IndicatorSettings, run_indicators
 from pakkeforlop.distributed import compute_indicators_dask
 from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.synth import write_synthetic
@@ -41,15 +40,7 @@ def test_dask_equals_in_memory(client: Any, tmp_path: Path) -> None:
     # about 21,000 registrations with injected errors, exact duplicates among them
     write_synthetic(path, 3000, seed=12, error_rate=0.02)
     options = {"by": "pathway_type,sex", "period": "year"}
-    read = read_extract(path)
-    timeline = build_pathways(read.events)
-    whole = compute_indicators(
-        timeline.pathways,
-        reference_date=read.info.reference_date,
-        input_rows=read.info.rows_read,
-        findings=pl.concat([read.findings.lazy(), timeline.findings], how="diagonal_relaxed"),
-        **options,
-    )
+    whole = run_indicators(path, indicators=IndicatorSettings(**options), partitions=None)
     out = compute_indicators_dask(path, client, 5, directory=tmp_path / "parts", **options)
     assert_frame_equal(out, whole, check_exact=True)
     assert out.metadata == whole.metadata

@@ -21,16 +21,17 @@ from pakkeforlop import build_pathways, compute_indicators, read_extract
 from pakkeforlop.errors import ConfigurationError, ExtractError
 from pakkeforlop.indicators import IndicatorTable, combine_partials, compute_partials
 from pakkeforlop.indicators.partials import histogram_quantiles, partial_schema
+from pakkeforlop.indicators.settings import IndicatorSettings
 from pakkeforlop.indicators.testing import pathway_table
 from pakkeforlop.io.read import collapse_duplicates, scan_extract
 from pakkeforlop.partition import (
     combine,
-    compute_indicators_partitioned,
     estimated_rows,
     partition_extract,
     run_partition,
     suggest_partitions,
 )
+from pakkeforlop.pipeline import run_indicators
 from pakkeforlop.synth import write_synthetic
 from pakkeforlop_cli.main import app
 
@@ -247,7 +248,7 @@ def test_partition_arguments_are_checked(tmp_path: Path) -> None:
     with pytest.raises(ConfigurationError, match="exactly once"):
         combine([run_partition(plan, 0)], plan)
     with pytest.raises(ConfigurationError, match="unknown period"):
-        compute_indicators_partitioned(path, 2, period="week")
+        run_indicators(path, indicators=IndicatorSettings(period="week"), partitions=2)
 
 
 # --- a mid-size synthetic extract, end to end ---------------------------------------------------
@@ -262,16 +263,12 @@ def synthetic(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _in_memory(path: Path, **options: object) -> IndicatorTable:
-    """What ``pakkeforlop indicators`` computes without --partitions."""
+    """The stages called one by one, as a notebook would, in memory."""
     read = read_extract(path)
     timeline = build_pathways(read.events)
     findings = pl.concat([read.findings.lazy(), timeline.findings], how="diagonal_relaxed")
     return compute_indicators(
-        timeline.pathways,
-        reference_date=read.info.reference_date,
-        input_rows=read.info.rows_read,
-        findings=findings,
-        **options,
+        timeline.pathways, input_rows=read.info.rows_read, findings=findings, **options
     )
 
 
@@ -283,11 +280,22 @@ OPTIONS: list[dict[str, object]] = [
 
 @pytest.mark.parametrize("options", OPTIONS)
 def test_partitioned_equals_in_memory(synthetic: Path, options: dict[str, object]) -> None:
-    whole = _in_memory(synthetic, **options)
+    by_hand = _in_memory(synthetic, **options)
+    settings = IndicatorSettings(**options)  # type: ignore[arg-type]
+    whole = run_indicators(synthetic, indicators=settings, partitions=None)
     assert read_extract(synthetic).info.duplicates_collapsed  # the case is exercised
     assert whole.filter(pl.col("median_days").is_not_null()).height > 0
+    # the notebook's stages, without a reference date given, make the same table
+    assert_frame_equal(by_hand, whole, check_exact=True)
+    summary = {"rows_usable", "rows_excluded", "duplicates_collapsed"}
+    assert by_hand.metadata == whole.metadata.model_copy(
+        update={
+            k: type(whole.metadata).model_fields[k].get_default(call_default_factory=True)
+            for k in summary
+        }
+    )
     for n in (1, 3, 7):
-        part = compute_indicators_partitioned(synthetic, n, **options)
+        part = run_indicators(synthetic, indicators=settings, partitions=n)
         assert_frame_equal(part, whole, check_exact=True)
         assert part.metadata == whole.metadata
 
@@ -322,7 +330,7 @@ def test_large_extracts_are_partitioned_by_default(
     csv.write_text("a\n" * 600, encoding="utf-8")
     assert estimated_rows(csv) == 1200 // 60  # text files: from their size
     # the CLI asks suggest_partitions when --partitions is not given
-    import pakkeforlop_cli.indicators as command
+    import pakkeforlop.pipeline as command
 
     calls: list[object] = []
 

@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 
 from pakkeforlop.errors import ExtractError, MappingError
 from pakkeforlop.io import Extract, LazyExtract, ReadInfo, read_extract, scan_extract
+from pakkeforlop.io.read import exclusion_counts
 from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA
 
 D = dt.date
@@ -231,7 +232,8 @@ def test_csv_line_with_too_few_fields_is_read_with_empty_values(tmp_path: Path) 
         tmp_path / "extract.csv", "NPRId;institusjonId;dato;kode\np1;1;02.01.2024;D11A\np1;1\n"
     )
     ex = read_extract(path)
-    assert ex.events.height == 2
+    assert ex.info.rows_read == 2 and ex.events.height == 1
+    assert ex.excluded["reason"].to_list() == ["missing_event_date"]
     assert [(r["source_row"], r["column"]) for r in ex.findings.iter_rows(named=True)] == [
         (3, "dato"),
         (3, "kode"),
@@ -343,20 +345,42 @@ def test_row_problem_messages(
     assert expected in message
 
 
-def test_row_problems_keep_the_rows(bad: Extract) -> None:
-    # 21 data rows; one (line 22) is a duplicate of line 21 and is collapsed.
+def test_row_problems_exclude_the_rows_that_cannot_feed_pathways(bad: Extract) -> None:
+    # 21 data rows (lines 2-22). Usable (domain/extract-and-timeline.md §1): lines 10-14 (an
+    # optional value read as empty), 18 (D01L) and 21; line 22 duplicates 21 and is collapsed.
+    # The other 13 are excluded, each under its first reason.
     assert bad.info.rows_read == 21
-    assert bad.events.height == 20
-    assert bad.info.duplicates_collapsed == 1
-    assert 22 not in bad.events["source_row"].to_list()
-    # Bad values are read as empty.
+    assert sorted(bad.events["source_row"].to_list()) == [10, 11, 12, 13, 14, 18, 21]
+    assert bad.info.rows_usable == 7 and bad.info.duplicates_collapsed == 1
+    excluded = dict(bad.excluded.select("source_row", pl.col("reason").cast(pl.String)).rows())
+    assert excluded == {
+        2: "bad_date",
+        3: "invalid_code",
+        4: "invalid_code",
+        5: "invalid_code",
+        6: "invalid_code",
+        7: "code_invalid_for_type",
+        8: "invalid_code",
+        9: "invalid_code",
+        15: "missing_patient_id",
+        16: "missing_event_date",
+        17: "date_before_2019",
+        19: "code_outside_validity",
+        20: "missing_code",
+    }
+    counts = bad.info.rows_excluded or {}
+    assert counts["invalid_code"] == 6 and sum(counts.values()) == 13
+    # the identity the run summary prints
+    assert bad.info.rows_read == 7 + 13 + 1
+    assert bad.info.conservation().startswith("21 rows read = 7 usable + 13 excluded")
+    # every excluded row has an error finding
+    errors = bad.findings.filter(pl.col("severity") == "error")["source_row"].unique()
+    assert set(excluded) <= set(errors.to_list())
+    # Bad optional values are read as empty; the row is kept.
     by_line = {r["source_row"]: r for r in bad.events.iter_rows(named=True)}
-    assert by_line[2]["event_date"] is None
-    assert by_line[3]["pathway_type"] is None and by_line[3]["event"] == "A"
-    assert by_line[5]["outcome"] is None and by_line[5]["event"] == "C"
     assert by_line[10]["care_level"] is None and by_line[11]["sex"] is None
     assert by_line[12]["age"] is None and by_line[14]["municipality"] is None
-    # Lines 18 (D01L) and 21 (the duplicate kept) have nothing wrong; the other 18 kept rows
+    # Lines 18 (D01L) and 21 (the duplicate kept) have nothing wrong; the other 18 rows
     # are flagged.
     assert bad.info.rows_flagged == 18 + 1  # + line 22's duplicate finding
     assert bad.findings.schema == FINDINGS_SCHEMA
@@ -422,7 +446,9 @@ def test_split_unknown_letters_are_reported_on_their_column() -> None:
     assert ("invalid_code", 2, "hendelse", "Q") in got
     assert ("invalid_code", 3, "utfall", "Z") in got
     assert ("unexpected_outcome", 5, "utfall", "P") in got
-    assert ex.events["pathway_type"][0] is None
+    # an invalid type letter does not make a row typeless (to join another pathway): excluded
+    assert 1 not in ex.events["source_row"].to_list()
+    assert ex.excluded["source_row"].to_list() == [1, 2, 3, 5]
 
 
 def test_code_unsure_only_for_unlisted_unconfirmed_codes() -> None:
@@ -609,9 +635,12 @@ def test_lazy_frame_and_scan(tmp_path: Path) -> None:
     lazy = scan_extract(SPLIT_ROWS, as_of=D(2024, 3, 31))
     assert isinstance(lazy, LazyExtract) and isinstance(lazy.events, pl.LazyFrame)
     assert isinstance(lazy.info, ReadInfo) and lazy.info.rows_read is None
-    events, findings = pl.collect_all([lazy.events, lazy.findings])
-    assert events.equals(eager.events)
+    events, findings, excluded = pl.collect_all([lazy.events, lazy.findings, lazy.excluded])
+    # the registration after as_of is left out of the events (the extract as it stood then)
+    cut = read_extract(SPLIT_ROWS, as_of=D(2024, 3, 31))
+    assert events.equals(cut.events) and cut.events.height == eager.events.height - 1
     assert findings["rule_id"].to_list() == ["date_after_reference"]
+    assert excluded["reason"].to_list() == ["date_after_reference"]
 
 
 def test_scan_of_windows_1252_csv_keeps_its_temporary_file(tmp_path: Path) -> None:
@@ -645,9 +674,15 @@ def test_no_row_lost_and_row_order_does_not_matter(
     shuffled = list(rows)
     seed.shuffle(shuffled)  # type: ignore[attr-defined]
     a, b = read_extract(_frame(rows)), read_extract(_frame(shuffled))
-    # Conservation: every input row is an event or a collapsed duplicate.
+    # Conservation: every input row is an event, an excluded row or a collapsed duplicate.
     assert a.info.duplicates_collapsed is not None
-    assert a.events.height + a.info.duplicates_collapsed == len(rows) == a.info.rows_read
+    excluded = sum((a.info.rows_excluded or {}).values())
+    assert a.excluded.height == excluded
+    assert (
+        a.events.height + excluded + a.info.duplicates_collapsed == len(rows) == a.info.rows_read
+    )
+    assert a.info.rows_usable == a.events.height
+    assert exclusion_counts(a.excluded) == exclusion_counts(b.excluded)
     # Row order changes row numbers, not what is read or found. (Which of two duplicates is
     # kept depends on the order; duplicates may differ outside the key, e.g. in care level.)
     keys = [

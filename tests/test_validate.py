@@ -16,6 +16,7 @@ from validate_fixtures import CLEAN, FIXTURES, RuleFixture
 
 from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.findings import empty_findings, finding_rows, rules
+from pakkeforlop.pipeline import validate
 from pakkeforlop.schema import FINDINGS_SCHEMA
 from pakkeforlop.validate import (
     FINDINGS_FILE_COLUMNS,
@@ -30,7 +31,6 @@ from pakkeforlop.validate import (
     summarise,
     unit_never_registers,
     unit_sudden_drop,
-    validate,
     validate_events,
     write_report,
 )
@@ -242,7 +242,7 @@ def test_error_rate_counts_distinct_rows_with_errors() -> None:
         ("bad_date", "x", 1),
         ("invalid_code", "x", 1),
         ("bad_date", "x", 2),
-        ("code_outside_validity", "x", 3),
+        ("bad_value", "x", 3),
     )
     r = build_report(f, rows_read=10)
     assert (r.rows_with_errors, r.error_rate, r.failing_findings) == (2, 0.2, 3)
@@ -256,7 +256,7 @@ def test_error_rate_counts_distinct_rows_with_errors() -> None:
 
 
 def test_warnings_and_info_do_not_fail_by_default() -> None:
-    f = findings_of(("code_outside_validity", "x", 3), ("duplicate_registration", "x", 4))
+    f = findings_of(("bad_value", "x", 3), ("duplicate_registration", "x", 4))
     assert build_report(f, rows_read=10).exit_code == 0
     assert build_report(f, rows_read=10, fail_on="warning").exit_code == 1
     info_only = findings_of(("duplicate_registration", "x", 4))
@@ -338,7 +338,7 @@ def report_with_ids() -> ValidationReport:
         pl.concat(
             [
                 fx.trigger,
-                FIXTURES["code_outside_validity"].trigger.with_columns(patient_id=pl.lit("p2")),
+                FIXTURES["superseded"].trigger.with_columns(patient_id=pl.lit("p2")),
             ]
         )
     )
@@ -370,7 +370,7 @@ def test_junit_one_case_per_rule() -> None:
     assert failing == {"decision_without_attendance (NPR 208)"}
     assert root.get("failures") == "1"
     # The warning (below --fail-on error) is reported but passes.
-    outside = next(c for c in cases if c.get("name") == "code_outside_validity")
+    outside = next(c for c in cases if c.get("name") == "superseded")
     assert outside.find("system-out") is not None
     assert "p1" not in junit_xml(report, show_ids=False)
     assert "p1|u1|D11" in junit_xml(report, show_ids=True)

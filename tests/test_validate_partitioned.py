@@ -9,8 +9,8 @@ import polars as pl
 import pytest
 from polars.testing import assert_frame_equal
 
+from pakkeforlop.pipeline import validate
 from pakkeforlop.synth import write_synthetic
-from pakkeforlop.validate import validate, validate_partitioned
 
 TODAY = dt.date(2025, 6, 1)
 
@@ -31,8 +31,8 @@ def _sorted(findings: pl.DataFrame) -> pl.DataFrame:
 @pytest.mark.parametrize("n", [1, 4])
 def test_partitioned_report_equals_whole(extract: Path, n: int) -> None:
     options = {"unit_min_pathways": 3, "unit_drop_min_count": 5, "today": TODAY}
-    whole = validate(extract, **options)  # type: ignore[arg-type]
-    parts = validate_partitioned(extract, n, **options)  # type: ignore[arg-type]
+    whole = validate(extract, partitions=None, **options)  # type: ignore[arg-type]
+    parts = validate(extract, partitions=n, **options)  # type: ignore[arg-type]
     rules = set(whole.findings["rule_id"])
     assert {"duplicate_registration", "event_after_end", "unit_never_registers"} <= rules
     assert_frame_equal(_sorted(parts.findings), _sorted(whole.findings))

@@ -16,7 +16,10 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from pakkeforlop.errors import PakkeforlopError
+from pakkeforlop.errors import ConfigurationError, PakkeforlopError
+from pakkeforlop.partition import MAX_PARTITIONS, MAX_ROWS_IN_ONE_PIECE, ROWS_PER_PARTITION
+from pakkeforlop.periods import parse_date_or_period
+from pakkeforlop.pipeline import Partitions
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -40,14 +43,54 @@ ExtensionOption = Annotated[
         " (see sample_data/catalogue_extension.toml).",
     ),
 ]
+
+
+def parse_as_of(text: str) -> dt.date:
+    """``--as-of``: a date, or a period label standing for its last day (one parser for all).
+
+    Raises:
+        typer.BadParameter: Naming the value and what is expected (exit code 2).
+    """
+    try:
+        return parse_date_or_period(text, end=True)
+    except ConfigurationError as exc:
+        raise typer.BadParameter(str(exc)) from None
+
+
 AsOfOption = Annotated[
-    dt.datetime | None,
+    dt.date | None,
     typer.Option(
         "--as-of",
-        formats=["%Y-%m-%d"],
-        help="Reference date of the extract (default: the latest event date).",
+        metavar="DATE",
+        parser=parse_as_of,
+        help="The extract as it stood on DATE (YYYY-MM-DD, or a period such as 2024-T2 for its"
+        " last day): later registrations are left out (and reported by validate), pathways"
+        " open on DATE stay open, no later period is produced. Default: the latest date of a"
+        " usable registration.",
+        show_default=False,
     ),
 ]
+
+# How many patient partitions: "auto" unless given (the pipeline decides by the extract's size).
+PartitionsOption = Annotated[
+    int | None,
+    typer.Option(
+        "--partitions",
+        metavar="N",
+        min=1,
+        max=MAX_PARTITIONS,
+        help="Process the extract in N patient partitions on disk, one at a time: the same"
+        " output with memory for about one partition (docs/distributed.md). Default: one"
+        f" partition per {ROWS_PER_PARTITION:,} registrations when the extract has more than"
+        f" {MAX_ROWS_IN_ONE_PIECE:,}.",
+        show_default=False,
+    ),
+]
+
+
+def partitions_choice(partitions: int | None) -> Partitions:
+    """``--partitions N`` for the pipeline: the number given, else ``"auto"``."""
+    return "auto" if partitions is None else partitions
 
 
 err_console = Console(stderr=True, highlight=False)

@@ -12,26 +12,32 @@ import typer
 from rich.table import Table
 
 from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
+from pakkeforlop.errors import checked
 from pakkeforlop.indicators import (
+    IndicatorSettings,
     IndicatorTable,
-    compute_indicators,
     definitions_table,
     indicator_catalogue,
-    parse_by,
 )
-from pakkeforlop.io.read import read_extract
-from pakkeforlop.partition import (
-    MAX_PARTITIONS,
-    MAX_ROWS_IN_ONE_PIECE,
-    ROWS_PER_PARTITION,
-    compute_indicators_partitioned,
-    suggest_partitions,
-)
-from pakkeforlop.periods import parse_date_or_period
+from pakkeforlop.io.read import conservation_line
+from pakkeforlop.io.settings import ReadSettings
+from pakkeforlop.pipeline import run_indicators
 from pakkeforlop.schema import STRATUM_COLUMNS
-from pakkeforlop.timeline import build_pathways
 
-from ._common import Progress, err_console, fail, guarded, out_console, write_table
+from ._common import (
+    AsOfOption,
+    ColumnsOption,
+    EditionOption,
+    ExtensionOption,
+    PartitionsOption,
+    Progress,
+    err_console,
+    fail,
+    guarded,
+    out_console,
+    partitions_choice,
+    write_table,
+)
 
 #: Periods shown in the terminal table when no --from/--to is given (files get every period).
 TERMINAL_PERIODS = 3
@@ -160,7 +166,14 @@ def _render(table: IndicatorTable, *, all_periods: bool) -> None:
 
 def _print_provenance(table: IndicatorTable) -> None:
     meta = table.metadata
-    lines = [
+    lines = []
+    if meta.input_rows is not None:
+        lines.append(
+            conservation_line(
+                meta.input_rows, meta.rows_usable, meta.rows_excluded, meta.duplicates_collapsed
+            )
+        )
+    lines += [
         f"reference date {meta.reference_date or 'unknown'}; {meta.pathway_count} pathways"
         + (f" from {meta.input_rows} rows" if meta.input_rows is not None else "")
         + (f"; {meta.findings_count} findings" if meta.findings_count is not None else "")
@@ -299,37 +312,11 @@ def indicators_command(
     list_: Annotated[
         bool, typer.Option("--list", help="Print every indicator definition and exit.")
     ] = False,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of",
-            metavar="DATE",
-            help="Reference date YYYY-MM-DD, or a period's last day (default: latest).",
-        ),
-    ] = None,
-    columns: Annotated[
-        Path | None, typer.Option(help="Column mapping TOML for names the aliases do not cover.")
-    ] = None,
-    edition: Annotated[str, typer.Option(help="Code catalogue edition: 2019 or 2024.")] = (
-        DEFAULT_EDITION
-    ),
-    extension: Annotated[
-        Path | None,
-        typer.Option(help="Catalogue extension TOML with local codes (e.g. somatic follow-up)."),
-    ] = None,
-    partitions: Annotated[
-        int | None,
-        typer.Option(
-            "--partitions",
-            metavar="N",
-            min=1,
-            max=MAX_PARTITIONS,
-            help="Split the extract into N patient partitions on disk and process them one at a"
-            " time; the output is exactly the same (see docs/distributed.md). Default: one"
-            f" partition per {ROWS_PER_PARTITION:,} registrations when the extract has more than"
-            f" {MAX_ROWS_IN_ONE_PIECE:,}.",
-        ),
-    ] = None,
+    as_of: AsOfOption = None,
+    columns: ColumnsOption = None,
+    edition: EditionOption = DEFAULT_EDITION,
+    extension: ExtensionOption = None,
+    partitions: PartitionsOption = None,
 ) -> None:
     """Compute the quality indicators of all five goal areas from an extract.
 
@@ -357,62 +344,27 @@ def indicators_command(
         raise fail("missing EXTRACT: give the extract file (or --list for the definitions)")
     if output is None and fmt_name in ("parquet", "xlsx"):
         raise fail(f"--format {fmt_name} needs -o FILE")
-    dims = parse_by("" if by.strip().lower() == "none" else by)
-    start = parse_date_or_period(date_from) if date_from else None
-    end = parse_date_or_period(date_to, end=True) if date_to else None
-    reference = parse_date_or_period(as_of, end=True) if as_of else None
-    progress = Progress()
-    if partitions is None:
-        # national extracts: bound memory by default; small ones run in one piece
-        suggested = suggest_partitions(extract)
-        partitions = suggested if suggested > 1 else None
-        if partitions is not None:
-            progress.note(f"large extract: processing it in {partitions} patient partitions")
-    if partitions is not None:
-        with progress.phase(f"computing indicators in {partitions} partitions"):
-            table = compute_indicators_partitioned(
-                extract,
-                partitions,
-                columns=columns,
-                as_of=reference,
-                edition=edition,
-                extension=extension,
-                suppress=not no_suppress,
-                policy=policy.value,
-                period=period.value,
-                by=dims,
-                start=start,
-                end=end,
-                indicators=_split(indicator),
-                times=times,
-            )
-    else:
-        catalogue = load_catalogue(edition, extension=extension)
-        with progress.phase(f"reading {extract}"):
-            read = read_extract(
-                extract, columns=columns, as_of=reference, edition=edition, extension=extension
-            )
-        progress.note(f"{read.info.rows_read} registrations read")
-        with progress.phase("building pathways"):
-            timeline = build_pathways(read.events, as_of=reference, catalogue=catalogue)
-            pathways = timeline.pathways.collect()
-        findings = pl.concat([read.findings.lazy(), timeline.findings], how="diagonal_relaxed")
-        with progress.phase("computing indicators"):
-            table = compute_indicators(
-                pathways,
-                period=period.value,
-                by=dims,
-                start=start,
-                end=end,
-                suppress=not no_suppress,
-                policy=policy.value,
-                indicators=_split(indicator),
-                times=times,
-                catalogue=catalogue,
-                reference_date=read.info.reference_date or reference,
-                input_rows=read.info.rows_read,
-                findings=findings,
-            )
+    settings = checked(
+        IndicatorSettings,
+        period=period.value,
+        by=by,
+        start=date_from,
+        end=date_to,
+        indicators=_split(indicator),
+        times=times,
+        suppress=not no_suppress,
+        policy=policy.value,
+    )
+    read = checked(
+        ReadSettings, columns=columns, as_of=as_of, edition=edition, extension=extension
+    )
+    table = run_indicators(
+        extract,
+        read,
+        settings,
+        partitions=partitions_choice(partitions),
+        progress=Progress(),
+    )
     if output is not None:
         _write(table, output, fmt_name)
         err_console.print(

@@ -101,7 +101,7 @@ def report_command(
         lang=lang,
         suppress=not no_suppress,
         policy=policy,
-        as_of=as_of.date() if as_of else None,
+        as_of=as_of,
         columns=columns,
         edition=edition,
         extension=extension,

@@ -10,8 +10,9 @@ import typer
 from rich.table import Table
 
 from pakkeforlop.codes import DEFAULT_EDITION
-from pakkeforlop.io.read import read_extract
-from pakkeforlop.timeline import build_pathways
+from pakkeforlop.errors import checked
+from pakkeforlop.io.settings import ReadSettings
+from pakkeforlop.pipeline import prepare
 
 from ._common import (
     AsOfOption,
@@ -65,27 +66,15 @@ def timeline_command(
         raise fail("nothing to do: give -o FILE for the pathway table or --patient ID to inspect")
     if output is not None and output.suffix.lower() not in _FORMATS:
         raise fail(f"unknown output type {output.suffix!r}; expected .parquet, .csv or .json")
-    reference = as_of.date() if as_of else None
+    read = checked(
+        ReadSettings, columns=columns, as_of=as_of, edition=edition, extension=extension
+    )
     progress = Progress()
-    with progress.phase(f"reading {extract}"):
-        extract_ = read_extract(
-            extract, columns=columns, as_of=reference, edition=edition, extension=extension
-        )
-    progress.note(f"{extract_.info.rows_read} registrations read")
+    prepared = prepare(extract, read, patient=patient, progress=progress)
+    extract_, tl, pathways = prepared.extract, prepared.timeline, prepared.pathways
     events = extract_.events
-    if patient is not None:
-        events = events.filter(pl.col("patient_id") == patient)
-        if events.height == 0:
-            raise fail(f"patient {patient!r} has no registrations in {extract}")
-    with progress.phase("building pathways"):
-        # the extract's reference date, also when one patient is picked out
-        tl = build_pathways(
-            events,
-            as_of=extract_.info.reference_date,
-            edition=edition,
-            extension=extension,
-        )
-        pathways = tl.pathways.collect()
+    if patient is not None and events.height == 0:
+        raise fail(f"patient {patient!r} has no registrations in {extract} that feed pathways")
     if patient is not None:
         _print_patient(
             patient,
@@ -101,7 +90,8 @@ def timeline_command(
         n_find = tl.findings.select(pl.len()).collect().item()
         typer.echo(
             f"{pathways.height} pathways from {events.height} registrations written to {output}"
-            f" ({n_find} timeline findings, {extract_.findings.height} read findings)",
+            f" ({n_find} timeline findings, {extract_.findings.height} read findings);"
+            f" {extract_.info.conservation()}",
             err=True,
         )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import json
 from enum import StrEnum
@@ -14,23 +13,35 @@ import typer
 from rich.table import Table
 
 from pakkeforlop.codes import DEFAULT_EDITION, editions
+from pakkeforlop.errors import checked
 from pakkeforlop.findings import rules
-from pakkeforlop.partition import (
-    MAX_PARTITIONS,
-    MAX_ROWS_IN_ONE_PIECE,
-    ROWS_PER_PARTITION,
-    suggest_partitions,
-)
+from pakkeforlop.io.settings import ReadSettings
+from pakkeforlop.pipeline import validate
 from pakkeforlop.validate import (
     JUNIT_MAX_FINDINGS,
     ValidationReport,
+    ValidationSettings,
+    ValidationThresholds,
     junit_xml,
     report_json,
-    validate,
     write_report,
 )
 
-from ._common import Progress, fail, guarded, out_console
+from ._common import (
+    AsOfOption,
+    ColumnsOption,
+    EditionOption,
+    ExtensionOption,
+    PartitionsOption,
+    Progress,
+    fail,
+    guarded,
+    out_console,
+    partitions_choice,
+)
+
+#: The limits' defaults, from validate/data/thresholds.toml.
+_LIMITS = ValidationThresholds()
 
 
 class ValidateFormat(StrEnum):
@@ -81,6 +92,8 @@ def _summary_table(report: ValidationReport, *, show_ids: bool) -> None:
         f"rows with errors: {report.rows_with_errors:,} ({100 * report.error_rate:.2f} %)",
         soft_wrap=True,
     )
+    if report.rows_usable is not None:
+        out_console.print(report.conservation(), soft_wrap=True)
     fired = report.rules_with_findings()
     if fired:
         table = Table(title="Findings by rule")
@@ -124,13 +137,6 @@ def _summary_table(report: ValidationReport, *, show_ids: bool) -> None:
         f" {report.exit_code}",
         soft_wrap=True,
     )
-
-
-def _parse_date(text: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text)
-    except ValueError:
-        raise fail(f"invalid --as-of {text!r}: expected a date as YYYY-MM-DD") from None
 
 
 @guarded
@@ -179,33 +185,16 @@ def validate_command(
             ),
         ),
     ] = None,
-    as_of: Annotated[
-        str | None,
-        typer.Option(
-            "--as-of",
-            help=(
-                "Reference date YYYY-MM-DD; later dates are findings (default: the latest"
-                " event date, and dates after today are findings)."
-            ),
-        ),
-    ] = None,
-    edition: Annotated[
-        str, typer.Option("--edition", help="Code catalogue edition: 2019 or 2024.")
-    ] = DEFAULT_EDITION,
-    columns: Annotated[
-        Path | None,
-        typer.Option("--columns", help="TOML file mapping your column names to canonical ones."),
-    ] = None,
-    extension: Annotated[
-        Path | None,
-        typer.Option("--extension", help="TOML file of local codes to add to the catalogue."),
-    ] = None,
+    as_of: AsOfOption = None,
+    edition: EditionOption = DEFAULT_EDITION,
+    columns: ColumnsOption = None,
+    extension: ExtensionOption = None,
     open_limit_days: Annotated[
         int,
         typer.Option(
             "--open-limit-days", min=1, help="open_too_long: longest plausible open pathway, days."
         ),
-    ] = 1095,
+    ] = _LIMITS.open_limit_days,
     unit_min_pathways: Annotated[
         int,
         typer.Option(
@@ -213,7 +202,7 @@ def validate_command(
             min=1,
             help="unit_never_registers: fewest closed treatment pathways an institution needs.",
         ),
-    ] = 20,
+    ] = _LIMITS.unit_min_pathways,
     unit_drop_share: Annotated[
         float,
         typer.Option(
@@ -222,7 +211,7 @@ def validate_command(
             max=1.0,
             help="unit_sudden_drop: month-to-month fall (share, 0-1) that counts as sudden.",
         ),
-    ] = 0.7,
+    ] = _LIMITS.unit_drop_share,
     unit_drop_min_count: Annotated[
         int,
         typer.Option(
@@ -230,7 +219,7 @@ def validate_command(
             min=1,
             help="unit_sudden_drop: fewest registrations in the month before the drop.",
         ),
-    ] = 50,
+    ] = _LIMITS.unit_drop_min_count,
     show_ids: Annotated[
         bool,
         typer.Option(
@@ -238,19 +227,7 @@ def validate_command(
             help="Show patient ids and pathway keys on the terminal (hidden by default).",
         ),
     ] = False,
-    partitions: Annotated[
-        int | None,
-        typer.Option(
-            "--partitions",
-            metavar="N",
-            min=1,
-            max=MAX_PARTITIONS,
-            help="Check the extract in N patient partitions on disk, one at a time: the same"
-            " findings with memory for about one partition. Default: one partition per"
-            f" {ROWS_PER_PARTITION:,} registrations when the extract has more than"
-            f" {MAX_ROWS_IN_ONE_PIECE:,}.",
-        ),
-    ] = None,
+    partitions: PartitionsOption = None,
     explain: Annotated[
         str | None,
         typer.Option(
@@ -292,26 +269,29 @@ def validate_command(
         raise fail("missing EXTRACT: name the extract to check (or use --explain RULE)")
     if edition not in editions():
         raise fail(f"unknown edition {edition!r}; expected one of {', '.join(editions())}")
-    if partitions is None:
-        # national extracts: bound memory by default; small ones are checked in one piece
-        suggested = suggest_partitions(extract)
-        partitions = suggested if suggested > 1 else None
-    progress = Progress()
-    with progress.phase(f"checking {extract}"):
-        result = validate(
-            extract,
-            columns=columns,
-            as_of=_parse_date(as_of) if as_of is not None else None,
-            edition=edition,
-            extension=extension,
-            open_limit_days=open_limit_days,
-            unit_min_pathways=unit_min_pathways,
-            unit_drop_share=unit_drop_share,
-            unit_drop_min_count=unit_drop_min_count,
-            fail_on=fail_on.value,
-            max_error_rate=max_error_rate,
-            partitions=partitions,
-        )
+    thresholds = checked(
+        ValidationThresholds,
+        open_limit_days=open_limit_days,
+        unit_min_pathways=unit_min_pathways,
+        unit_drop_share=unit_drop_share,
+        unit_drop_min_count=unit_drop_min_count,
+    )
+    settings = checked(
+        ValidationSettings,
+        thresholds=thresholds,
+        fail_on=fail_on.value,
+        max_error_rate=max_error_rate,
+    )
+    read = checked(
+        ReadSettings, columns=columns, as_of=as_of, edition=edition, extension=extension
+    )
+    result = validate(
+        extract,
+        read=read,
+        settings=settings,
+        partitions=partitions_choice(partitions),
+        progress=Progress(),
+    )
     if report is not None:
         kind = None if fmt is ValidateFormat.table else fmt.value
         write_report(result, report, fmt=kind)

@@ -8,6 +8,10 @@ Registry extracts of *pakkeforløp / nasjonale pasientforløp for psykisk helse 
    compares areas of residence);
 4. :func:`validate`: every stage's findings gathered into one report (exit decision for CI).
 
+:mod:`pakkeforlop.pipeline` runs the whole sequence in one place (:func:`run_indicators`,
+:func:`validate`), in one piece or in patient partitions, with the settings of each concern as
+one model (:class:`ReadSettings`, :class:`IndicatorSettings`, :class:`ValidationSettings`).
+
 Each stage is a public function a notebook can call on its own. Extracts too large for one
 machine's memory go part by part (:mod:`pakkeforlop.partition`: :func:`partition_extract`,
 :func:`run_partition`; :func:`compute_partials` and :func:`combine_partials` add the parts up
@@ -29,6 +33,7 @@ from pakkeforlop.errors import (
 from pakkeforlop.findings import Rule, rules
 from pakkeforlop.indicators import (
     IndicatorMetadata,
+    IndicatorSettings,
     IndicatorTable,
     combine_partials,
     compare_areas,
@@ -37,9 +42,11 @@ from pakkeforlop.indicators import (
     load_pathway_times,
 )
 from pakkeforlop.io.read import Extract, LazyExtract, ReadInfo, read_extract, scan_extract
+from pakkeforlop.io.settings import ReadSettings
 from pakkeforlop.partition import PartitionPlan, partition_extract, run_partition
+from pakkeforlop.pipeline import run_indicators, validate
 from pakkeforlop.timeline import Timeline, build_pathways
-from pakkeforlop.validate import ValidationReport, validate, validate_events
+from pakkeforlop.validate import ValidationReport, ValidationSettings, validate_events
 
 try:
     __version__ = version("pakkeforlop")
@@ -53,15 +60,18 @@ __all__ = [
     "Extract",
     "ExtractError",
     "IndicatorMetadata",
+    "IndicatorSettings",
     "IndicatorTable",
     "LazyExtract",
     "MappingError",
     "PakkeforlopError",
     "PartitionPlan",
     "ReadInfo",
+    "ReadSettings",
     "Rule",
     "Timeline",
     "ValidationReport",
+    "ValidationSettings",
     "__version__",
     "build_pathways",
     "combine_partials",
@@ -73,6 +83,7 @@ __all__ = [
     "partition_extract",
     "read_extract",
     "rules",
+    "run_indicators",
     "run_partition",
     "scan_extract",
     "validate",

@@ -2,8 +2,8 @@
 
 The optional extra ``pip install 'pakkeforlop[distributed]'`` brings ``dask[distributed]``; this
 module itself imports nothing from Dask: it takes a connected client (``distributed.Client``) and
-uses Dask's own scheduling (``client.submit``, ``client.map``, ``client.gather``) to run the steps
-of :mod:`pakkeforlop.partition` on the workers:
+uses Dask's own scheduling (``client.submit``, ``client.map``, ``client.gather``) to run the
+steps of :func:`pakkeforlop.pipeline.run_indicators` on the workers (:class:`DaskExecutor`):
 
 1. one worker writes the extract as patient partitions
    (:func:`~pakkeforlop.partition.partition_extract`, one streaming pass);
@@ -19,27 +19,22 @@ which also shows the same with Spark.
 from __future__ import annotations
 
 import datetime as dt
-import functools
-import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any, Protocol, Unpack
+from typing import Any, Protocol, TypeVar
 
-from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
-from pakkeforlop.indicators import IndicatorTable, combine_partials
-from pakkeforlop.indicators.models import SuppressionPolicy
+from pakkeforlop.codes import DEFAULT_EDITION
+from pakkeforlop.errors import checked
+from pakkeforlop.indicators import IndicatorTable
+from pakkeforlop.indicators.settings import IndicatorSettings
 from pakkeforlop.io._sources import SourceLike
 from pakkeforlop.io.read import ColumnsLike
-from pakkeforlop.partition import (
-    IndicatorOptions,
-    PartitionPlan,
-    PartitionResult,
-    combine,
-    partition_extract,
-    run_partition,
-)
+from pakkeforlop.io.settings import ReadSettings
+from pakkeforlop.pipeline import run_indicators
 
-__all__ = ["DaskClient", "compute_indicators_dask"]
+__all__ = ["DaskClient", "DaskExecutor", "compute_indicators_dask"]
+
+T = TypeVar("T")
 
 
 class DaskClient(Protocol):
@@ -55,6 +50,27 @@ class DaskClient(Protocol):
         """Wait for futures and fetch their results."""
 
 
+class DaskExecutor:
+    """A :class:`pakkeforlop.pipeline.Executor` that runs the tasks on a Dask cluster.
+
+    Args:
+        client: A connected ``distributed.Client``.
+    """
+
+    def __init__(self, client: DaskClient) -> None:
+        self.client = client
+
+    def one(self, func: Callable[..., T], *args: Any) -> T:
+        """Run one task on a worker."""
+        result: T = self.client.gather(self.client.submit(func, *args, pure=False))
+        return result
+
+    def each(self, func: Callable[[int], T], items: Sequence[int]) -> list[T]:
+        """Run one task per item on the workers."""
+        futures = self.client.map(func, list(items), pure=False)
+        return list(self.client.gather(futures))
+
+
 def compute_indicators_dask(
     source: SourceLike,
     client: DaskClient,
@@ -65,17 +81,14 @@ def compute_indicators_dask(
     as_of: dt.date | None = None,
     edition: str = DEFAULT_EDITION,
     extension: str | Path | None = None,
-    suppress: bool = True,
-    policy: str | SuppressionPolicy = "nki",
-    level: float = 0.95,
-    **options: Unpack[IndicatorOptions],
+    settings: IndicatorSettings | None = None,
+    **options: Any,
 ) -> IndicatorTable:
     """Indicators of an extract, its patient partitions run as tasks on a Dask cluster.
 
-    The same table and metadata as :func:`pakkeforlop.compute_indicators` on the whole extract
-    read in memory (and as ``pakkeforlop indicators``): every pathway lives inside one patient,
-    counts add up and day quantiles come from merged histograms (see
-    :mod:`pakkeforlop.partition`).
+    The same table and metadata as :func:`pakkeforlop.pipeline.run_indicators` in one piece
+    (and as ``pakkeforlop indicators``): every pathway lives inside one patient, counts add up
+    and day quantiles come from merged histograms (see :mod:`pakkeforlop.partition`).
 
     Args:
         source: The extract (as in :func:`pakkeforlop.read_extract`), readable by the workers.
@@ -86,13 +99,13 @@ def compute_indicators_dask(
             file system across machines). A temporary folder on this machine, removed
             afterwards, when ``None`` (fine for a ``LocalCluster``).
         columns: Column mapping, as in :func:`pakkeforlop.read_extract`.
-        as_of: The extract's reference date (default: its latest event date).
+        as_of: The extract's reference date (default: the latest date of a usable registration).
         edition: Code catalogue edition.
         extension: Catalogue extension file with local codes.
-        suppress: As in :func:`pakkeforlop.compute_indicators`.
-        policy: As in :func:`pakkeforlop.compute_indicators`.
-        level: As in :func:`pakkeforlop.compute_indicators`.
-        **options: Indicator settings (:class:`~pakkeforlop.partition.IndicatorOptions`).
+        settings: The indicator settings as one
+            :class:`~pakkeforlop.indicators.IndicatorSettings`; or give its fields as keywords
+            (``period``, ``by``, ``suppress`` … as in :func:`pakkeforlop.compute_indicators`).
+        **options: The fields of :class:`~pakkeforlop.indicators.IndicatorSettings`.
 
     Returns:
         The :class:`~pakkeforlop.indicators.IndicatorTable`.
@@ -102,30 +115,13 @@ def compute_indicators_dask(
         ExtractError: If the extract cannot be read (raised from the worker's task).
         MappingError: If a required column is missing (likewise).
     """
-    # settings are checked here, before the cluster reads anything
-    combine_partials(
-        [],
-        catalogue=load_catalogue(edition, extension=extension),
-        suppress=suppress,
-        policy=policy,
-        level=level,
-        **options,
+    read = checked(ReadSettings, columns=columns, as_of=as_of, edition=edition, extension=extension)
+    chosen = settings if settings is not None else checked(IndicatorSettings, **options)
+    return run_indicators(
+        source,
+        read,
+        chosen,
+        partitions=n_partitions,
+        directory=directory,
+        executor=DaskExecutor(client),
     )
-    with tempfile.TemporaryDirectory(prefix="pakkeforlop-dask-") as temp:
-        folder = Path(directory) if directory is not None else Path(temp)
-        planned = client.submit(
-            partition_extract,
-            source,
-            folder,
-            n_partitions,
-            columns=columns,
-            as_of=as_of,
-            edition=edition,
-            extension=extension,
-            pure=False,
-        )
-        plan: PartitionPlan = client.gather(planned)
-        task = functools.partial(run_partition, plan, **options)
-        futures = client.map(task, range(plan.n_partitions), pure=False)
-        results: list[PartitionResult] = client.gather(futures)
-        return combine(results, plan, suppress=suppress, policy=policy, level=level, **options)

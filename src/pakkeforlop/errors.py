@@ -8,13 +8,20 @@ extension. The CLI prints the message as one line and exits with code 2.
 
 from __future__ import annotations
 
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
 __all__ = [
     "CatalogueError",
     "ConfigurationError",
     "ExtractError",
     "MappingError",
     "PakkeforlopError",
+    "checked",
 ]
+
+M = TypeVar("M", bound=BaseModel)
 
 
 class PakkeforlopError(Exception):
@@ -35,3 +42,32 @@ class CatalogueError(PakkeforlopError):
 
 class ConfigurationError(PakkeforlopError):
     """An option or configuration file (pathway times, indicator selection ...) is invalid."""
+
+
+def checked(model: type[M], **values: Any) -> M:
+    """Build a settings model, turning pydantic's error into a one-line ConfigurationError.
+
+    Args:
+        model: The settings model.
+        **values: Its fields.
+
+    Returns:
+        The model.
+
+    Raises:
+        ConfigurationError: Naming the first invalid field, its value and what was expected.
+
+    Examples:
+        >>> from pakkeforlop.validate.settings import ValidationSettings
+        >>> checked(ValidationSettings, max_error_rate=2)
+        Traceback (most recent call last):
+        ...
+        pakkeforlop.errors.ConfigurationError: invalid max_error_rate = 2: Input should be ...
+    """
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = ".".join(str(x) for x in first["loc"])
+        msg = f"invalid {name} = {first.get('input')!r}: {first['msg']}"
+        raise ConfigurationError(msg) from None

@@ -9,13 +9,14 @@ table of the whole extract. Memory then follows the largest part, not the extrac
 Three steps, each usable on its own (a cluster runs the middle one on its workers; see
 :mod:`pakkeforlop.distributed` and docs/distributed.md):
 
-1. :func:`partition_extract` reads the extract once, streaming, and writes its canonical events
-   to ``n`` Parquet files by ``hash(patient_id) % n``, plus the read findings; it fixes what must
-   be the same for every part: the reference date and the timeline's default reference date.
+1. :func:`partition_extract` reads the extract once, streaming, and writes its usable events to
+   ``n`` Parquet files by ``hash(patient_id) % n``, plus the read findings and the excluded rows;
+   it fixes what must be the same for every part: the reference date.
 2. :func:`run_partition` turns one part into pathways and partial indicator results.
 3. :func:`combine` adds the parts' results into the indicator table, metadata included.
 
-:func:`compute_indicators_partitioned` runs the three in one process, one part at a time.
+:func:`pakkeforlop.pipeline.run_indicators` runs the three (in this process, one part at a
+time, or through any executor).
 
 What keeps the result exact: exact duplicates share their patient, so each part collapses its own
 (:func:`pakkeforlop.io.read.collapse_duplicates`; ``source_file`` and ``source_row`` travel with
@@ -28,21 +29,27 @@ from __future__ import annotations
 
 import datetime as dt
 import shutil
-import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Final, NamedTuple, TypedDict, Unpack
+from typing import Final, NamedTuple
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from pakkeforlop.codes import DEFAULT_EDITION, Catalogue, load_catalogue
-from pakkeforlop.errors import ConfigurationError
-from pakkeforlop.indicators import IndicatorTable, PathwayTimes, combine_partials, compute_partials
-from pakkeforlop.indicators.models import CareLevelDefault, SuppressionPolicy
+from pakkeforlop.errors import ConfigurationError, checked
+from pakkeforlop.indicators import IndicatorTable, combine_partials, compute_partials
+from pakkeforlop.indicators.settings import IndicatorSettings
 from pakkeforlop.io._sources import SourceLike, expand
-from pakkeforlop.io.read import ColumnsLike, ReadInfo, collapse_duplicates, scan_extract
-from pakkeforlop.periods import Period
+from pakkeforlop.io.read import (
+    EXCLUDED_SCHEMA,
+    ColumnsLike,
+    ReadInfo,
+    collapse_duplicates,
+    exclusion_counts,
+    scan_extract,
+)
+from pakkeforlop.io.settings import ReadSettings
 from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA
 from pakkeforlop.timeline import build_pathways
 
@@ -50,12 +57,10 @@ __all__ = [
     "MAX_PARTITIONS",
     "MAX_ROWS_IN_ONE_PIECE",
     "ROWS_PER_PARTITION",
-    "IndicatorOptions",
     "PartitionPathways",
     "PartitionPlan",
     "PartitionResult",
     "combine",
-    "compute_indicators_partitioned",
     "estimated_rows",
     "partition_extract",
     "partition_key",
@@ -69,23 +74,7 @@ MAX_PARTITIONS: Final = 128
 
 _EVENTS: Final = "events"
 _READ_FINDINGS: Final = "read_findings.parquet"
-
-
-class IndicatorOptions(TypedDict, total=False):
-    """The indicator settings every part and the combination share.
-
-    The same keywords as :func:`pakkeforlop.compute_indicators`: ``period``, ``by``, ``start``,
-    ``end``, ``indicators``, ``times`` and ``unknown_care_level``. The code catalogue comes from
-    the plan (the edition and extension the extract was read with).
-    """
-
-    period: Period | str
-    by: str | Sequence[str]
-    start: dt.date | str | None
-    end: dt.date | str | None
-    indicators: Sequence[str] | None
-    times: PathwayTimes | str | Path | None
-    unknown_care_level: CareLevelDefault
+_EXCLUDED: Final = "excluded.parquet"
 
 
 class PartitionPlan(BaseModel):
@@ -97,13 +86,14 @@ class PartitionPlan(BaseModel):
     """Folder holding the partitions (``events/part-NNNN-*.parquet``) and the read findings."""
     n_partitions: int
     info: ReadInfo
-    """The reader's summary: sources, mappings, ``rows_read`` and ``reference_date``."""
+    """The reader's summary: sources, mappings, ``rows_read``, ``rows_excluded`` and
+    ``reference_date`` (``rows_usable`` and ``duplicates_collapsed`` are known once the
+    partitions have been processed)."""
     reference_date: dt.date | None
-    """The extract's reference date: ``as_of``, else its latest event date."""
-    timeline_as_of: dt.date | None
-    """The reference date of the pathways: ``as_of``, else the latest date of a registration
-    the timeline can place (patient, institution, date and event present), as
-    :func:`pakkeforlop.build_pathways` defaults to on the whole extract."""
+    """The extract's reference date: ``as_of``, else the latest date of a usable registration;
+    the pathways of every partition are built with it."""
+    rows_partitioned: int
+    """Usable registrations written to the partitions (exact duplicates still in)."""
     read_findings_by_severity: dict[str, int]
     """Counts of the read findings (exact duplicates are found per partition)."""
     edition: str
@@ -113,6 +103,11 @@ class PartitionPlan(BaseModel):
     def read_findings(self) -> Path:
         """The read findings of the whole extract (Parquet, without duplicate findings)."""
         return self.directory / _READ_FINDINGS
+
+    @property
+    def excluded(self) -> Path:
+        """The excluded rows of the whole extract (Parquet, :data:`EXCLUDED_SCHEMA`)."""
+        return self.directory / _EXCLUDED
 
     def files(self, index: int) -> list[Path]:
         """The Parquet files of one partition (none when it is empty).
@@ -149,9 +144,9 @@ class PartitionResult(NamedTuple):
 def partition_key(n_partitions: int) -> pl.Expr:
     """The partition of each row: a 64-bit hash of ``patient_id`` modulo ``n_partitions``.
 
-    Rows of one patient share it; a missing patient id (excluded by the timeline anyway) lands
-    in one fixed partition. The hash is polars' (seed 0): stable for one polars version, which
-    is all a run needs (the files are written once and read back).
+    Rows of one patient share it (rows without a patient id are excluded before partitioning).
+    The hash is polars' (seed 0): stable for one polars version, which is all a run needs (the
+    files are written once and read back).
 
     Args:
         n_partitions: Number of partitions.
@@ -168,25 +163,24 @@ def partition_key(n_partitions: int) -> pl.Expr:
     return pl.col("patient_id").hash(seed=0) % n_partitions
 
 
-def _usable() -> pl.Expr:
-    """What :func:`pakkeforlop.build_pathways` needs to place a registration."""
-    return pl.all_horizontal(
-        pl.col(c).is_not_null() for c in ("patient_id", "institution_id", "event_date", "event")
-    )
-
-
 #: Partition files are scratch space, written once and read once: a fast codec beats a small one.
 _COMPRESSION: Final = "lz4"
 
 
 def _write_partitions(
-    events: pl.LazyFrame, findings: pl.LazyFrame, folder: Path, findings_file: Path, n: int
+    events: pl.LazyFrame,
+    findings: pl.LazyFrame,
+    excluded: pl.LazyFrame,
+    folder: Path,
+    directory: Path,
+    n: int,
 ) -> None:
-    """Stream the events into ``part-NNNN-K.parquet`` files and the read findings into their file.
+    """Stream the events into ``part-NNNN-K.parquet``, the findings and excluded rows to theirs.
 
     Two passes over the source: run as one plan, the findings' branch of the shared scan is
     buffered while the partitions are written (at 30 M registrations 4.9 GB instead of 2.0 GB,
-    for 3 s saved), so memory would grow with the extract.
+    for 3 s saved), so memory would grow with the extract. The findings and the excluded rows
+    (both few) share the second pass.
     """
     keyed = events.with_columns(partition_key(n).alias("_part"))
     partition_by = getattr(pl, "PartitionBy", None)
@@ -218,34 +212,43 @@ def _write_partitions(
             for i in range(n)
         ]
     pl.collect_all(sinks)
-    findings.sink_parquet(findings_file)
+    pl.collect_all(
+        [
+            findings.sink_parquet(directory / _READ_FINDINGS, lazy=True),
+            excluded.sink_parquet(directory / _EXCLUDED, lazy=True),
+        ]
+    )
 
 
 def partition_extract(
     source: SourceLike,
     directory: str | Path,
     n_partitions: int,
+    read: ReadSettings | None = None,
     *,
     columns: ColumnsLike | None = None,
     as_of: dt.date | None = None,
     edition: str = DEFAULT_EDITION,
     extension: str | Path | None = None,
 ) -> PartitionPlan:
-    """Write an extract's canonical events as patient partitions, streaming.
+    """Write an extract's usable events as patient partitions, streaming.
 
     The extract is read lazily (:func:`pakkeforlop.scan_extract` with ``duplicates="keep"``)
-    and split by :func:`partition_key` into Parquet files under ``directory/events``; the read
-    findings go to ``directory/read_findings.parquet``. Exact duplicates stay in the files and
-    are collapsed per partition by :func:`run_partition` (they share their patient). Then the
-    files are scanned once for the row count and the two reference dates every part must share.
+    and its usable rows split by :func:`partition_key` into Parquet files under
+    ``directory/events``; the read findings go to ``directory/read_findings.parquet`` and the
+    excluded rows to ``directory/excluded.parquet``. Exact duplicates stay in the files and are
+    collapsed per partition by :func:`run_partition` (they share their patient). Then the files
+    are scanned once for the row count and the reference date every part must share.
 
     Args:
         source: As in :func:`pakkeforlop.read_extract`: a file, folder, glob, list or frame.
         directory: Folder to write to (created; files of an earlier plan there are replaced).
         n_partitions: Number of partitions, 1 to :data:`MAX_PARTITIONS`. More partitions, less
             memory per part.
+        read: All read options as one :class:`~pakkeforlop.io.settings.ReadSettings` (instead
+            of ``columns`` … ``extension``).
         columns: Column mapping, as in :func:`pakkeforlop.read_extract`.
-        as_of: The extract's reference date (default: its latest event date).
+        as_of: The extract's reference date (default: the latest date of a usable registration).
         edition: Code catalogue edition.
         extension: Catalogue extension file with local codes.
 
@@ -273,14 +276,19 @@ def partition_extract(
     if not 1 <= n_partitions <= MAX_PARTITIONS:
         msg = f"n_partitions must be 1 to {MAX_PARTITIONS}, got {n_partitions}"
         raise ConfigurationError(msg)
+    if read is None:
+        read = checked(
+            ReadSettings, columns=columns, as_of=as_of, edition=edition, extension=extension
+        )
     folder = Path(directory)
     scanned = scan_extract(
         source,
-        columns=columns,
-        as_of=as_of,
-        edition=edition,
-        extension=extension,
+        columns=read.columns,
+        as_of=read.as_of,
+        edition=read.edition,
+        extension=read.extension,
         duplicates="keep",
+        today=read.today,
     )
     sources = list(scanned.info.sources)
     if len(set(sources)) < len(sources):
@@ -292,40 +300,46 @@ def partition_extract(
         shutil.rmtree(events_dir)
     folder.mkdir(parents=True, exist_ok=True)
     _write_partitions(
-        scanned.events, scanned.findings, events_dir, folder / _READ_FINDINGS, n_partitions
+        scanned.events, scanned.findings, scanned.excluded, events_dir, folder, n_partitions
     )
     files = sorted(events_dir.glob("part-*.parquet"))
-    date = pl.col("event_date")
     stats = (
         pl.scan_parquet(files).select(
-            pl.len().alias("rows"),
-            date.max().alias("latest"),
-            date.filter(_usable()).max().alias("latest_usable"),
+            pl.len().alias("rows"), pl.col("event_date").max().alias("latest")
         )
         if files
-        else pl.LazyFrame({"rows": [0], "latest": [None], "latest_usable": [None]})
+        else pl.LazyFrame(
+            {"rows": [0], "latest": [None]}, schema={"rows": pl.UInt32, "latest": pl.Date}
+        )
     )
     counted = (
         pl.scan_parquet(folder / _READ_FINDINGS)
         .group_by(pl.col("severity").cast(pl.String))
         .agg(pl.len())
     )
-    row, by_severity = pl.collect_all([stats, counted])
+    row, by_severity, excluded = pl.collect_all(
+        [stats, counted, pl.scan_parquet(folder / _EXCLUDED).cast(EXCLUDED_SCHEMA)]
+    )
     rows = int(row["rows"].item())
     latest = row["latest"].item()
-    usable = row["latest_usable"].item()
-    reference = as_of if as_of is not None else latest
+    reference = read.as_of if read.as_of is not None else latest
     return PartitionPlan(
         directory=folder,
         n_partitions=n_partitions,
-        info=scanned.info.model_copy(update={"rows_read": rows, "reference_date": reference}),
+        info=scanned.info.model_copy(
+            update={
+                "rows_read": rows + excluded.height,
+                "rows_excluded": exclusion_counts(excluded),
+                "reference_date": reference,
+            }
+        ),
         reference_date=reference,
-        timeline_as_of=as_of if as_of is not None else usable,
+        rows_partitioned=rows,
         read_findings_by_severity=dict(
             zip(by_severity["severity"].to_list(), by_severity["len"].to_list(), strict=True)
         ),
-        edition=edition,
-        extension=str(extension) if extension is not None else None,
+        edition=read.edition,
+        extension=str(read.extension) if read.extension is not None else None,
     )
 
 
@@ -347,16 +361,16 @@ class PartitionPathways(NamedTuple):
 
 
 def partition_pathways(
-    plan: PartitionPlan, index: int, *, as_of: dt.date | None, catalogue: Catalogue
+    plan: PartitionPlan, index: int, *, catalogue: Catalogue
 ) -> PartitionPathways:
     """Read one partition, collapse its exact duplicates and build its pathways.
 
-    The step every per-partition computation (indicator partials, validation) starts from.
+    The step every per-partition computation (indicator partials, validation) starts from;
+    the pathways are built with the plan's reference date (the same for every partition).
 
     Args:
         plan: The plan from :func:`partition_extract`.
         index: Which partition (0 to ``plan.n_partitions - 1``).
-        as_of: The reference date for the pathways (the same for every partition).
         catalogue: The code catalogue.
 
     Returns:
@@ -372,7 +386,7 @@ def partition_pathways(
     kept, duplicates = pl.collect_all([kept_lazy, duplicates_lazy])
     rows = events.height
     del events
-    timeline = build_pathways(kept, as_of=as_of, catalogue=catalogue)
+    timeline = build_pathways(kept, as_of=plan.reference_date, catalogue=catalogue)
     pathways, timeline_findings = pl.collect_all([timeline.pathways, timeline.findings])
     return PartitionPathways(rows, kept, duplicates, pathways, timeline_findings)
 
@@ -380,23 +394,23 @@ def partition_pathways(
 def run_partition(
     plan: PartitionPlan,
     index: int,
+    settings: IndicatorSettings | None = None,
     *,
     keep_findings: bool = False,
-    **options: Unpack[IndicatorOptions],
 ) -> PartitionResult:
     """Pathways and partial indicator results of one partition.
 
-    Reads the partition's files, collapses its exact duplicates, builds its pathways with the
-    plan's timeline reference date and computes its partials with the extract's reference date
-    (so that the parts add up to the whole). Independent of every other partition: run them in
-    any order, in any process that can read the plan's folder.
+    Reads the partition's files, collapses its exact duplicates, builds its pathways and
+    computes its partials with the extract's reference date (so that the parts add up to the
+    whole). Independent of every other partition: run them in any order, in any process that
+    can read the plan's folder.
 
     Args:
         plan: The plan from :func:`partition_extract`.
         index: Which partition (0 to ``plan.n_partitions - 1``).
+        settings: The indicator settings, the same for every part (defaults when ``None``).
         keep_findings: Return the partition's duplicate and timeline findings as well (they are
             always counted).
-        **options: Indicator settings (:class:`IndicatorOptions`), the same for every part.
 
     Returns:
         A :class:`PartitionResult`.
@@ -405,11 +419,14 @@ def run_partition(
         ConfigurationError: If the index is out of range or a setting is invalid.
     """
     catalogue = load_catalogue(plan.edition, extension=plan.extension)
-    part = partition_pathways(plan, index, as_of=plan.timeline_as_of, catalogue=catalogue)
+    part = partition_pathways(plan, index, catalogue=catalogue)
     rows, duplicates, pathways = part.rows_read, part.duplicates, part.pathways
     timeline_findings = part.timeline_findings
     partials = compute_partials(
-        pathways, catalogue=catalogue, reference_date=plan.reference_date, **options
+        pathways,
+        catalogue=catalogue,
+        reference_date=plan.reference_date,
+        settings=settings or IndicatorSettings(),
     )
     findings = pl.concat([duplicates, timeline_findings], how="diagonal_relaxed").cast(
         FINDINGS_SCHEMA
@@ -426,11 +443,7 @@ def run_partition(
 def combine(
     results: Sequence[PartitionResult],
     plan: PartitionPlan,
-    *,
-    suppress: bool = True,
-    policy: str | SuppressionPolicy = "nki",
-    level: float = 0.95,
-    **options: Unpack[IndicatorOptions],
+    settings: IndicatorSettings | None = None,
 ) -> IndicatorTable:
     """Add the partitions' results into the indicator table of the whole extract.
 
@@ -438,10 +451,7 @@ def combine(
         results: One :class:`PartitionResult` per partition, in any order (every partition
             exactly once).
         plan: The plan the partitions came from.
-        suppress: As in :func:`pakkeforlop.compute_indicators`.
-        policy: As in :func:`pakkeforlop.compute_indicators`.
-        level: As in :func:`pakkeforlop.compute_indicators`.
-        **options: The indicator settings the partitions were run with.
+        settings: The indicator settings the partitions were run with.
 
     Returns:
         The :class:`~pakkeforlop.indicators.IndicatorTable`, with the metadata of the whole
@@ -452,7 +462,7 @@ def combine(
             with other settings.
     """
     rows = sum(r.rows_read for r in results)
-    expected = plan.info.rows_read or 0
+    expected = plan.rows_partitioned
     if rows != expected:
         msg = (
             f"the partition results hold {rows} rows, the extract {expected};"
@@ -466,78 +476,10 @@ def combine(
     return combine_partials(
         [r.partials for r in results],
         catalogue=load_catalogue(plan.edition, extension=plan.extension),
-        suppress=suppress,
-        policy=policy,
-        level=level,
         input_rows=plan.info.rows_read,
         findings=counts,
-        **options,
+        settings=settings or IndicatorSettings(),
     )
-
-
-def compute_indicators_partitioned(
-    source: SourceLike,
-    n_partitions: int,
-    *,
-    directory: str | Path | None = None,
-    columns: ColumnsLike | None = None,
-    as_of: dt.date | None = None,
-    edition: str = DEFAULT_EDITION,
-    extension: str | Path | None = None,
-    suppress: bool = True,
-    policy: str | SuppressionPolicy = "nki",
-    level: float = 0.95,
-    **options: Unpack[IndicatorOptions],
-) -> IndicatorTable:
-    """Indicators of an extract computed one patient partition at a time, in this process.
-
-    The same table and metadata as reading the whole extract, building its pathways and
-    computing its indicators in memory (what ``pakkeforlop indicators`` does), with a peak
-    memory of about one partition's worth instead of the whole extract's.
-
-    Args:
-        source: The extract (as in :func:`pakkeforlop.read_extract`).
-        n_partitions: Number of partitions (1 to :data:`MAX_PARTITIONS`).
-        directory: Where to write the partitions; a temporary folder, removed afterwards, when
-            ``None``.
-        columns: Column mapping, as in :func:`pakkeforlop.read_extract`.
-        as_of: The extract's reference date (default: its latest event date).
-        edition: Code catalogue edition.
-        extension: Catalogue extension file with local codes.
-        suppress: As in :func:`pakkeforlop.compute_indicators`.
-        policy: As in :func:`pakkeforlop.compute_indicators`.
-        level: As in :func:`pakkeforlop.compute_indicators`.
-        **options: Indicator settings (:class:`IndicatorOptions`).
-
-    Returns:
-        The :class:`~pakkeforlop.indicators.IndicatorTable`.
-
-    Raises:
-        ConfigurationError: For invalid settings.
-        ExtractError: If the extract cannot be read.
-        MappingError: If a required column is missing.
-    """
-    # settings are checked before the extract is read, not after
-    combine_partials(
-        [],
-        catalogue=load_catalogue(edition, extension=extension),
-        suppress=suppress,
-        policy=policy,
-        level=level,
-        **options,
-    )
-    with tempfile.TemporaryDirectory(prefix="pakkeforlop-") as temp:
-        plan = partition_extract(
-            source,
-            directory if directory is not None else temp,
-            n_partitions,
-            columns=columns,
-            as_of=as_of,
-            edition=edition,
-            extension=extension,
-        )
-        results = [run_partition(plan, i, **options) for i in range(n_partitions)]
-        return combine(results, plan, suppress=suppress, policy=policy, level=level, **options)
 
 
 #: The largest extract (registrations) ``suggest_partitions`` leaves in one piece. Splitting costs

@@ -18,6 +18,8 @@ __all__ = [
     "CARRIED_STRATA",
     "EVENT",
     "EVENT_SAME_DAY_ORDER",
+    "EXCLUSION_REASON",
+    "EXCLUSION_REASONS",
     "FINDINGS_SCHEMA",
     "PATHWAY_SCHEMA",
     "PATHWAY_STATUS",
@@ -47,6 +49,26 @@ PATHWAY_STATUS: Final = pl.Enum(["open", "closed", "superseded"])
 
 #: Severity of a finding.
 SEVERITY: Final = pl.Enum(["info", "warning", "error"])
+
+#: Why a registration is kept out of pathways and indicators (domain/extract-and-timeline.md §1,
+#: "Which rows feed the timeline"). A row that fails several tests is counted once, under the
+#: first reason in this order; each failed test is also a finding of the same name (the
+#: ``missing_*`` reasons are findings ``missing_value``; a missing or unexpected outcome counts
+#: as ``invalid_code``).
+EXCLUSION_REASONS: Final = (
+    "missing_patient_id",
+    "missing_institution_id",
+    "missing_event_date",
+    "missing_code",
+    "missing_pathway_type",
+    "bad_date",
+    "date_before_2019",
+    "date_after_reference",
+    "invalid_code",
+    "code_invalid_for_type",
+    "code_outside_validity",
+)
+EXCLUSION_REASON: Final = pl.Enum(list(EXCLUSION_REASONS))
 
 #: Default age groups at start (domain/extract-and-timeline.md §2): (label, lowest, highest age).
 AGE_GROUPS: Final = (
@@ -161,6 +183,9 @@ PATHWAY_SCHEMA: Final = pl.Schema(
         "care_level": CARE_LEVEL,
         "event_count": pl.UInt32(),
         "findings": pl.List(pl.String()),
+        # the reference date the table was built with (the same on every row): pathways without
+        # an end are open on it, and compute_indicators defaults to it
+        "reference_date": pl.Date(),
     }
 )
 

@@ -25,7 +25,6 @@ from pakkeforlop.indicators.engine import (
     combine_partials,
     compute_indicators,
     compute_partials,
-    parse_by,
 )
 from pakkeforlop.indicators.equity import AreaComparison, AreaVariation, compare_areas
 from pakkeforlop.indicators.models import (
@@ -35,6 +34,7 @@ from pakkeforlop.indicators.models import (
     PathwayTime,
     SuppressionPolicy,
 )
+from pakkeforlop.indicators.settings import IndicatorSettings, parse_by
 from pakkeforlop.indicators.stats import funnel_limits, wilson_exprs, wilson_interval
 from pakkeforlop.indicators.suppression import (
     apply_suppression,
@@ -51,6 +51,7 @@ __all__ = [
     "IndicatorCatalogue",
     "IndicatorDefinition",
     "IndicatorMetadata",
+    "IndicatorSettings",
     "IndicatorTable",
     "PathwayTime",
     "PathwayTimes",

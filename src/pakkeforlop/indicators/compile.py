@@ -237,10 +237,11 @@ DURATIONS: Final[dict[str, Block]] = {
 
 
 def latest_date() -> pl.Expr:
-    """The latest milestone date in a pathway table, the default reference date.
+    """The latest milestone date in a pathway table, the reference date of last resort.
 
-    The pathway table does not carry the extract's reference date, so when none is given the
-    latest date any milestone reached stands in for it [DERIVED].
+    A pathway table built by :func:`pakkeforlop.build_pathways` carries its reference date
+    (column ``reference_date``); for a table without one (written by hand, or by an older
+    version) the latest date any milestone reached stands in for it [DERIVED].
 
     Returns:
         A scalar date expression (an aggregation over the whole frame).
@@ -255,7 +256,8 @@ def latest_date() -> pl.Expr:
         datetime.date(2023, 4, 1)
     """
     return pl.max_horizontal(
-        pl.col(pl.Date).max(), pl.col("evaluation_dates").list.max().max()
+        pl.col(pl.Date).exclude("reference_date").max(),
+        pl.col("evaluation_dates").list.max().max(),
     ).alias("_ref")
 
 

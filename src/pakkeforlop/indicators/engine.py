@@ -18,12 +18,12 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 import polars as pl
 
 from pakkeforlop.codes import Catalogue, load_catalogue
-from pakkeforlop.errors import ConfigurationError
+from pakkeforlop.errors import ConfigurationError, checked
 from pakkeforlop.indicators.compile import CompileContext, latest_date, unit_frame
 from pakkeforlop.indicators.definitions import indicator_catalogue, resolve_indicators
 from pakkeforlop.indicators.models import (
@@ -39,18 +39,17 @@ from pakkeforlop.indicators.partials import (
     histogram_quantiles,
     partial_schema,
 )
+from pakkeforlop.indicators.settings import IndicatorSettings, parse_by
 from pakkeforlop.indicators.stats import normal_quantile, wilson_exprs
 from pakkeforlop.indicators.suppression import apply_suppression, suppression_policy
 from pakkeforlop.indicators.times import PathwayTimes, load_pathway_times
 from pakkeforlop.periods import (
     Period,
-    check_period,
-    parse_date_or_period,
     period_end,
     period_label,
     period_start,
 )
-from pakkeforlop.schema import PATHWAY_SCHEMA, STRATUM_COLUMNS
+from pakkeforlop.schema import PATHWAY_SCHEMA
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -147,37 +146,6 @@ class IndicatorTable(pl.DataFrame):
         return meta
 
 
-def parse_by(by: str | Sequence[str]) -> tuple[str, ...]:
-    """Validate stratum dimensions (a comma-separated string or a sequence).
-
-    Args:
-        by: E.g. ``"pathway_type,health_region"`` or ``["sex"]``; empty for no strata.
-
-    Returns:
-        The dimensions, in order, without duplicates.
-
-    Raises:
-        ConfigurationError: If a name is not one of :data:`~pakkeforlop.schema.STRATUM_COLUMNS`.
-
-    Examples:
-        >>> parse_by("pathway_type, health_region")
-        ('pathway_type', 'health_region')
-    """
-    items = by.split(",") if isinstance(by, str) else list(by)
-    names = tuple(dict.fromkeys(s.strip() for s in items if s.strip()))
-    bad = [n for n in names if n not in STRATUM_COLUMNS]
-    if bad:
-        msg = f"unknown stratum {bad[0]!r}; expected one of {', '.join(STRATUM_COLUMNS)}"
-        raise ConfigurationError(msg)
-    return names
-
-
-def _as_date(value: dt.date | str | None, name: str) -> dt.date | None:
-    if value is None or isinstance(value, dt.date):
-        return value
-    return parse_date_or_period(value, end=name == "end")
-
-
 def _empty(by: Sequence[str]) -> pl.DataFrame:
     dtypes: dict[str, pl.DataType] = {
         "period_start": pl.Date(),
@@ -201,6 +169,9 @@ def _empty(by: Sequence[str]) -> pl.DataFrame:
 def _prepare(pathways: pl.DataFrame | pl.LazyFrame, reference_date: dt.date | None) -> pl.LazyFrame:
     lf = pathways.lazy()
     names = lf.collect_schema().names()
+    if "reference_date" not in names:  # a table from before the column existed
+        lf = lf.with_columns(pl.lit(None, dtype=pl.Date).alias("reference_date"))
+        names.append("reference_date")
     missing = [c for c in PATHWAY_SCHEMA.names() if c not in names]
     if missing:
         msg = (
@@ -208,7 +179,12 @@ def _prepare(pathways: pl.DataFrame | pl.LazyFrame, reference_date: dt.date | No
             " build it with pakkeforlop.build_pathways (see pakkeforlop.schema.PATHWAY_SCHEMA)"
         )
         raise ConfigurationError(msg)
-    ref = pl.lit(reference_date, dtype=pl.Date).alias("_ref") if reference_date else latest_date()
+    # the given date, else the one the table was built with, else its latest milestone
+    ref = (
+        pl.lit(reference_date, dtype=pl.Date).alias("_ref")
+        if reference_date
+        else pl.coalesce(pl.col("reference_date").max(), latest_date()).alias("_ref")
+    )
     return lf.select(*(pl.col(c).cast(t) for c, t in PATHWAY_SCHEMA.items())).with_columns(ref)
 
 
@@ -321,6 +297,7 @@ def compute_indicators(
     unknown_care_level: CareLevelDefault = "outpatient",
     input_rows: int | None = None,
     findings: pl.DataFrame | pl.LazyFrame | None = None,
+    settings: IndicatorSettings | None = None,
 ) -> IndicatorTable:
     """Compute indicators per period and stratum from a pathway table.
 
@@ -346,11 +323,16 @@ def compute_indicators(
         catalogue: Code catalogue or edition (``"2019"``/``"2024"``); decides which indicators
             are computable (H codes, local codes mapped to ``somatic_followup``).
         reference_date: The extract's reference date (needed to tell which due dates have
-            passed); the latest milestone date in the table when ``None``.
+            passed); when ``None``, the one the pathway table was built with (its
+            ``reference_date`` column, domain/extract-and-timeline.md §1 "One reference date"),
+            or for a table without one the latest milestone date in it.
         unknown_care_level: Which limit applies when the care level ending an interval is
             unknown (domain/indicators.md §2: outpatient).
         input_rows: Rows read from the extract, recorded in the metadata.
         findings: The findings table of earlier stages, counted in the metadata.
+        settings: All of ``period`` … ``unknown_care_level`` (but ``catalogue`` and
+            ``reference_date``) as one :class:`~pakkeforlop.indicators.IndicatorSettings`,
+            instead of the keywords (which must then keep their defaults).
 
     Returns:
         An :class:`IndicatorTable` (a polars DataFrame with ``.metadata``).
@@ -378,16 +360,23 @@ def compute_indicators(
         >>> out.metadata.provisional_times_used
         ('D11 assessment (provisional)',)
     """
-    pol = _output_options(suppress, policy, level)
-    settings = _settings(period, by, start, end, indicators, times, catalogue, unknown_care_level)
-    partial = _partials(pathways, settings, reference_date)
-    return _combine(
-        [partial],
+    chosen = _chosen_settings(
         settings,
-        pol=pol,
+        period=period,
+        by=by,
+        start=start,
+        end=end,
+        suppress=suppress,
+        policy=policy,
         level=level,
-        input_rows=input_rows,
-        findings=findings,
+        indicators=indicators,
+        times=times,
+        unknown_care_level=unknown_care_level,
+    )
+    loaded = _settings(chosen, catalogue)
+    partial = _partials(pathways, loaded, reference_date)
+    return _combine(
+        [partial], loaded, pol=_output_options(chosen), input_rows=input_rows, findings=findings
     )
 
 
@@ -403,6 +392,7 @@ def compute_partials(
     catalogue: Catalogue | str | None = None,
     reference_date: dt.date | None = None,
     unknown_care_level: CareLevelDefault = "outpatient",
+    settings: IndicatorSettings | None = None,
 ) -> pl.DataFrame:
     """Partial indicator results of one part of an extract (whole patients), to combine later.
 
@@ -427,8 +417,10 @@ def compute_partials(
         indicators: As in :func:`compute_indicators`.
         times: As in :func:`compute_indicators`.
         catalogue: As in :func:`compute_indicators`.
-        reference_date: The extract's reference date (give it; see above).
+        reference_date: The extract's reference date (by default the pathway table's own, as
+            in :func:`compute_indicators`).
         unknown_care_level: As in :func:`compute_indicators`.
+        settings: As in :func:`compute_indicators` (the output options are not used here).
 
     Returns:
         The partial results (a small frame: its size follows the cells, not the pathways).
@@ -452,8 +444,17 @@ def compute_partials(
         >>> part.select("indicator_id", "days", "denominator").rows()
         [('assessment_days', 22, 1), (None, None, 1)]
     """
-    settings = _settings(period, by, start, end, indicators, times, catalogue, unknown_care_level)
-    return _partials(pathways, settings, reference_date)
+    chosen = _chosen_settings(
+        settings,
+        period=period,
+        by=by,
+        start=start,
+        end=end,
+        indicators=indicators,
+        times=times,
+        unknown_care_level=unknown_care_level,
+    )
+    return _partials(pathways, _settings(chosen, catalogue), reference_date)
 
 
 def combine_partials(
@@ -472,6 +473,7 @@ def combine_partials(
     unknown_care_level: CareLevelDefault = "outpatient",
     input_rows: int | None = None,
     findings: pl.DataFrame | pl.LazyFrame | Mapping[str, int] | None = None,
+    settings: IndicatorSettings | None = None,
 ) -> IndicatorTable:
     """Combine the partial results of the parts of an extract into the indicator table.
 
@@ -498,6 +500,7 @@ def combine_partials(
         unknown_care_level: The same.
         input_rows: Rows read from the extract, recorded in the metadata.
         findings: The findings of all stages and parts (a frame), or their counts by severity.
+        settings: As in :func:`compute_indicators`.
 
     Returns:
         An :class:`IndicatorTable`.
@@ -524,10 +527,25 @@ def combine_partials(
         >>> out.filter(indicator_id="assessment_days")["median_days"].item()  # 3, 17, 28 days
         17.0
     """
-    pol = _output_options(suppress, policy, level)
-    settings = _settings(period, by, start, end, indicators, times, catalogue, unknown_care_level)
+    chosen = _chosen_settings(
+        settings,
+        period=period,
+        by=by,
+        start=start,
+        end=end,
+        suppress=suppress,
+        policy=policy,
+        level=level,
+        indicators=indicators,
+        times=times,
+        unknown_care_level=unknown_care_level,
+    )
     return _combine(
-        partials, settings, pol=pol, level=level, input_rows=input_rows, findings=findings
+        partials,
+        _settings(chosen, catalogue),
+        pol=_output_options(chosen),
+        input_rows=input_rows,
+        findings=findings,
     )
 
 
@@ -545,6 +563,7 @@ class _Settings:
     skipped: dict[str, str]
     ctx: CompileContext
     prov: list[int]
+    level: float
 
     def fingerprint(self) -> str:
         """What the partials depend on, as compact JSON (stored in each partial's summary row).
@@ -570,36 +589,45 @@ class _Settings:
         )
 
 
-def _output_options(
-    suppress: bool, policy: str | SuppressionPolicy, level: float
-) -> SuppressionPolicy | None:
-    if not 0 < level < 1:
-        msg = f"confidence level must lie strictly between 0 and 1, got {level}"
+def _chosen_settings(settings: IndicatorSettings | None, **keywords: Any) -> IndicatorSettings:
+    """The settings model: ``settings`` when given, else one built from the keywords.
+
+    With ``settings`` the keywords must keep their defaults (two sources of one option would be
+    a guess about which wins). Invalid keywords are one line naming the option.
+    """
+    if settings is None:
+        level = keywords.get("level", 0.95)
+        if not 0 < level < 1:
+            msg = f"confidence level must lie strictly between 0 and 1, got {level}"
+            raise ConfigurationError(msg)
+        return checked(IndicatorSettings, **keywords)
+    fields = IndicatorSettings.model_fields
+    changed = [k for k, v in keywords.items() if v != fields[k].default]
+    if changed:
+        msg = (
+            "give the indicator settings either as settings= or as keywords, not both"
+            f" ({', '.join(changed)} given as well)"
+        )
         raise ConfigurationError(msg)
-    normal_quantile(level)
-    return suppression_policy(policy) if suppress else None
+    return settings
 
 
-def _settings(
-    period: Period | str,
-    by: str | Sequence[str],
-    start: dt.date | str | None,
-    end: dt.date | str | None,
-    indicators: Sequence[str] | None,
-    times: PathwayTimes | str | Path | None,
-    catalogue: Catalogue | str | None,
-    unknown_care_level: CareLevelDefault,
-) -> _Settings:
-    per = check_period(period)
-    dims = parse_by(by)
-    first = _as_date(start, "start")
-    last = _as_date(end, "end")
-    if first is not None and last is not None and last < first:
-        msg = f"--to {last} is before --from {first}"
-        raise ConfigurationError(msg)
+def _output_options(s: IndicatorSettings) -> SuppressionPolicy | None:
+    normal_quantile(s.level)
+    return suppression_policy(s.policy) if s.suppress else None
+
+
+def _settings(chosen_settings: IndicatorSettings, catalogue: Catalogue | str | None) -> _Settings:
+    per = chosen_settings.period
+    dims = chosen_settings.by
+    first = chosen_settings.start
+    last = chosen_settings.end
+    times = chosen_settings.times
+    level = chosen_settings.level
     cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue or "2024")
     tim = times if isinstance(times, PathwayTimes) else load_pathway_times(times)
-    chosen, skipped = resolve_indicators(indicators, cat)
+    unknown_care_level = chosen_settings.unknown_care_level
+    chosen, skipped = resolve_indicators(chosen_settings.indicators, cat)
     mapped = cat.indicator_codes.get("somatic_followup", ())
     ctx = CompileContext(
         codes=indicator_catalogue().codes,
@@ -618,6 +646,7 @@ def _settings(
         skipped=skipped,
         ctx=ctx,
         prov=[i for i, t in enumerate(tim.times) if t.status == "provisional"],
+        level=level,
     )
 
 
@@ -777,10 +806,10 @@ def _combine(
     s: _Settings,
     *,
     pol: SuppressionPolicy | None,
-    level: float,
     input_rows: int | None,
     findings: pl.DataFrame | pl.LazyFrame | Mapping[str, int] | None,
 ) -> IndicatorTable:
+    level = s.level
     merged, pathway_count, reference = _merge_partials(partials, s)
     used: list[int] = []
     if s.chosen:

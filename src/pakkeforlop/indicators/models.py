@@ -174,6 +174,13 @@ class IndicatorMetadata(BaseModel):
     not_computed: dict[str, str] = Field(default_factory=dict)
     """Indicators left out, with the reason (e.g. no national code)."""
     input_rows: int | None = None
+    """Rows read from the extract."""
+    rows_usable: int | None = None
+    """Registrations that fed the pathways (domain/extract-and-timeline.md §1)."""
+    rows_excluded: dict[str, int] = Field(default_factory=dict)
+    """Rows left out of pathways and indicators, by reason."""
+    duplicates_collapsed: int | None = None
+    """Exact duplicates collapsed: rows read = usable + excluded + duplicates."""
     pathway_count: int
     findings_count: int | None = None
     findings_by_severity: dict[str, int] = Field(default_factory=dict)

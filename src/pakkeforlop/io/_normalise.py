@@ -23,6 +23,7 @@ from pakkeforlop.schema import (
     CANONICAL_SCHEMA,
     CARE_LEVEL,
     EVENT,
+    EXCLUSION_REASON,
     FINDINGS_SCHEMA,
     PATHWAY_TYPE,
     SEX,
@@ -495,6 +496,7 @@ def normalise(
     codes: CodeSets,
     *,
     as_of: dt.date | None,
+    today: dt.date,
     order_base: int,
 ) -> Normalised:
     """Normalise one source to the canonical event table and collect its read findings.
@@ -505,11 +507,13 @@ def normalise(
             :func:`~pakkeforlop.io.columns.resolve_columns`).
         codes: Look-up sets of the catalogue edition.
         as_of: The reference date, when given; later dates are findings.
+        today: The date of the run: without ``as_of``, later dates are findings.
         order_base: Added to the row number to give ``__order``, a number that sorts rows by
             (file, row) across sources (used to keep the first of duplicates).
 
     Returns:
-        The events (canonical columns plus ``__order``) and findings, lazily.
+        The events (canonical columns plus ``__order``, ``__from_code``, ``__from_split`` and
+        ``__exclusion``, the reason a row is not usable or null) and findings, lazily.
     """
     schema = opened.frame.collect_schema()
     dtypes = {c: schema[s] for c, s in resolved.items()}
@@ -601,14 +605,29 @@ def normalise(
     else:
         staged = staged.with_columns(null_text.alias("__code"), null_id.alias("__code_id"))
     staged = _derive(staged, codes)
+    checks = _Checks(opened.label, resolved, dtypes, codes, as_of, today).all()
     events = staged.select(
         *CANONICAL_SCHEMA.names(),
         "__order",
         "__from_code",
         (~pl.col("__from_code") & pl.col("__s_event").is_not_null()).alias("__from_split"),
+        _exclusion(checks).alias("__exclusion"),
     )
-    checks = _Checks(opened.label, resolved, dtypes, codes, as_of)
-    return Normalised(events=events, findings=_findings(staged, checks.all()))
+    return Normalised(events=events, findings=_findings(staged, checks))
+
+
+def _exclusion(checks: list[_Check]) -> pl.Expr:
+    """Why a row is not usable: the reason of its first excluding check, else null.
+
+    domain/extract-and-timeline.md §1, "Which rows feed the timeline": the same flags that raise
+    the findings decide the exclusion, so every excluded row has an error finding naming why.
+    """
+    reasons = [
+        pl.when(c.flag.fill_null(value=False)).then(pl.lit(c.excludes, dtype=EXCLUSION_REASON))
+        for c in checks
+        if c.excludes is not None
+    ]
+    return pl.coalesce(reasons) if reasons else pl.lit(None, dtype=EXCLUSION_REASON)
 
 
 def _findings(staged: pl.LazyFrame, checks: list[_Check]) -> pl.LazyFrame:
@@ -670,6 +689,9 @@ class _Check:
     message: pl.Expr
     column: str | None
     value: pl.Expr | None
+    excludes: str | None = None
+    """The exclusion reason (:data:`~pakkeforlop.schema.EXCLUSION_REASONS`) a flagged row gets,
+    or ``None`` when the row stays usable (a warning, or a value read as empty)."""
 
 
 class _Checks:
@@ -682,12 +704,14 @@ class _Checks:
         dtypes: dict[str, pl.DataType],
         codes: CodeSets,
         as_of: dt.date | None,
+        today: dt.date,
     ) -> None:
         self.label = label
         self.resolved = resolved
         self.dtypes = dtypes
         self.codes = codes
         self.as_of = as_of
+        self.today = today
 
     def col(self, canonical: str) -> str:
         """The source column name shown to the user (the canonical name if absent)."""
@@ -719,6 +743,7 @@ class _Checks:
                     _msg(_where(column), f"empty; expected {what}"),
                     column,
                     None,
+                    excludes=f"missing_{canonical}",
                 )
             )
         date_col = self.col("event_date")
@@ -729,6 +754,7 @@ class _Checks:
                 _msg(_where(date_col), f"empty; expected a date ({_DATE_EXPECTED})"),
                 date_col,
                 None,
+                excludes="missing_event_date",
             )
         )
         code_cols = [self.resolved[c] for c in ("code", "event") if c in self.resolved]
@@ -740,6 +766,7 @@ class _Checks:
                 _msg(_where(code_col), "empty; expected a pathway code (combined code or event)"),
                 code_col,
                 None,
+                excludes="missing_code",
             )
         )
         type_col = self.col("pathway_type")
@@ -754,6 +781,7 @@ class _Checks:
                 ),
                 type_col,
                 None,
+                excludes="missing_pathway_type",
             )
         )
         return out
@@ -761,7 +789,11 @@ class _Checks:
     # -- dates ------------------------------------------------------------------------------------
 
     def dates(self) -> list[_Check]:
-        """``bad_date``, ``date_before_2019`` and ``date_after_reference``."""
+        """``bad_date``, ``date_before_2019`` and ``date_after_reference``.
+
+        A date after ``as_of`` is after the reference date; without ``as_of``, a date after
+        today is (the reference date is then the latest usable date, which is never later).
+        """
         column = self.col("event_date")
         raw = pl.col("__raw_event_date")
         value = raw.cast(pl.String)
@@ -772,6 +804,7 @@ class _Checks:
                 _msg(_where(column), _quoted(raw), f" is not a date; expected {_DATE_EXPECTED}"),
                 column,
                 value,
+                excludes="bad_date",
             ),
             _Check(
                 "date_before_2019",
@@ -784,23 +817,29 @@ class _Checks:
                 ),
                 column,
                 value,
+                excludes="date_before_2019",
             ),
         ]
         if self.as_of is not None:
-            out.append(
-                _Check(
-                    "date_after_reference",
-                    pl.col("event_date") > self.as_of,
-                    _msg(
-                        _where(column),
-                        _quoted(raw),
-                        f" is after the reference date {self.as_of.isoformat()} (as_of);"
-                        " expected a date on or before it",
-                    ),
-                    column,
-                    value,
-                )
+            after = (
+                f" is after the reference date {self.as_of.isoformat()} (as_of);"
+                " expected a date on or before it"
             )
+        else:
+            after = (
+                f" is after today ({self.today.isoformat()}): a registration cannot be dated in"
+                " the future; expected a date on or before today"
+            )
+        out.append(
+            _Check(
+                "date_after_reference",
+                pl.col("event_date") > (self.as_of or self.today),
+                _msg(_where(column), _quoted(raw), after),
+                column,
+                value,
+                excludes="date_after_reference",
+            )
+        )
         return out
 
     # -- codes ------------------------------------------------------------------------------------
@@ -842,6 +881,7 @@ class _Checks:
                     ),
                     code_col,
                     pl.col("__raw_code").cast(pl.String),
+                    excludes="invalid_code",
                 )
             )
 
@@ -853,6 +893,7 @@ class _Checks:
             value: pl.Expr,
             *,
             quote_split: bool = False,
+            excludes: str | None = None,
         ) -> None:
             for cond, column, from_code in self._origins(part):
                 head: list[str | pl.Expr] = []
@@ -867,6 +908,7 @@ class _Checks:
                         _msg(_where(column), *head, *text),
                         column,
                         pl.col("__code") if from_code else value,
+                        excludes=excludes,
                     )
                 )
 
@@ -876,6 +918,7 @@ class _Checks:
             t.is_not_null() & ~known,
             [_quoted(t), f" is not a pathway type in {ed}; expected one of {', '.join(c.types)}"],
             t,
+            excludes="invalid_code",
         )
         per_origin(
             "invalid_code",
@@ -883,6 +926,7 @@ class _Checks:
             e.is_not_null() & ~ev_known,
             [_quoted(e), f" is not an event in {ed}; expected one of {', '.join(c.events)}"],
             e,
+            excludes="invalid_code",
         )
         outcome_list = e.replace_strict(c.outcomes_text, default="", return_dtype=pl.String)
         per_origin(
@@ -897,6 +941,7 @@ class _Checks:
                 outcome_list,
             ],
             o,
+            excludes="invalid_code",
         )
         per_origin(
             "missing_outcome",
@@ -909,6 +954,7 @@ class _Checks:
                 outcome_list,
             ],
             o,
+            excludes="invalid_code",
         )
         per_origin(
             "unexpected_outcome",
@@ -922,6 +968,7 @@ class _Checks:
                 ", which takes none; expected no outcome",
             ],
             o,
+            excludes="invalid_code",
         )
         fits = ev_known & pair
         per_origin(
@@ -939,6 +986,7 @@ class _Checks:
             ],
             key,
             quote_split=True,
+            excludes="code_invalid_for_type",
         )
         key_id = pl.col("__key_id")
         valid_from = c.column("valid_from").gather(key_id)
@@ -967,6 +1015,7 @@ class _Checks:
             ],
             key,
             quote_split=True,
+            excludes="code_outside_validity",
         )
         unsure = (
             pl.when(t.is_not_null())

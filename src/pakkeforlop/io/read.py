@@ -14,9 +14,16 @@ with single rows become findings and the row is kept, flagged:
   lines shifts the line numbers after it (the row count is right, the line number is not).
 * Findings name file, row, the column as the user named it, the value and what was expected; they
   are listed by source, then row, with the ``duplicate_registration`` findings last.
-* Exact duplicates are dropped from the events, keeping the first (lowest source, then row); each
-  dropped row gets a ``duplicate_registration`` finding naming the row kept, and keeps any other
-  findings of its own (they are about that source row).
+* Only *usable* registrations are events (domain/extract-and-timeline.md §1, "Which rows feed
+  the timeline"): a patient, an institution, a valid date (on or after 2019-01-01, on or before
+  the reference date, and never after today) and a code valid for its type on its date. Every
+  other row is *excluded*: it has an error finding saying why and is counted under one reason
+  (:data:`~pakkeforlop.schema.EXCLUSION_REASONS`) in :attr:`ReadInfo.rows_excluded`; it never
+  joins a pathway. Rows read = usable + excluded + duplicates collapsed.
+* Exact duplicates among the usable rows are dropped from the events, keeping the first (lowest
+  source, then row); each dropped row gets a ``duplicate_registration`` finding naming the row
+  kept, and keeps any other findings of its own (they are about that source row).
+* The reference date is ``as_of`` when given, else the latest date of a usable registration.
 * Register codings: care level ``omsorgsniva`` 1/2/3 → inpatient/day/outpatient (also the
   words, English or Norwegian); sex ``kjonn`` 1/2/0/9 → male/female/unknown/unknown;
   ``ErMann`` 1/0 → male/female; municipality numbers of 3 digits get their leading 0 back
@@ -28,7 +35,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal, NamedTuple
+from typing import Final, Literal, NamedTuple
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, ValidationError
@@ -47,15 +54,23 @@ from pakkeforlop.io._sources import (
     open_source,
 )
 from pakkeforlop.io.columns import ColumnMapping, load_mapping, resolve_columns
-from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA
+from pakkeforlop.schema import (
+    CANONICAL_SCHEMA,
+    EXCLUSION_REASON,
+    EXCLUSION_REASONS,
+    FINDINGS_SCHEMA,
+)
 
 __all__ = [
+    "EXCLUDED_SCHEMA",
     "ColumnsLike",
     "Duplicates",
     "Extract",
     "LazyExtract",
     "ReadInfo",
     "collapse_duplicates",
+    "conservation_line",
+    "exclusion_counts",
     "read_extract",
     "scan_extract",
 ]
@@ -71,6 +86,16 @@ Duplicates = Literal["collapse", "keep"]
 
 #: Rows per file are numbered below this; ``__order`` = file index × this + row.
 _ROWS_PER_FILE = 1 << 40
+
+#: The excluded registrations: where each is and why it was left out.
+EXCLUDED_SCHEMA: Final = pl.Schema(
+    {
+        "source_file": pl.String(),
+        "source_row": pl.UInt64(),
+        "patient_id": pl.String(),
+        "reason": EXCLUSION_REASON,
+    }
+)
 
 
 class ReadInfo(BaseModel):
@@ -100,33 +125,89 @@ class ReadInfo(BaseModel):
     """Layouts seen: ``combined`` (a combined code) and/or ``split`` (type/event/outcome)."""
     as_of: dt.date | None
     """The reference date given by the caller, if any."""
+    today: dt.date | None = None
+    """The run's date: without ``as_of``, registrations dated after it are excluded."""
     reference_date: dt.date | None = None
-    """The reference date used: ``as_of``, else the latest event date (eager only)."""
+    """The reference date used: ``as_of``, else the latest date of a usable registration."""
     rows_read: int | None = None
     """Rows in all sources together."""
     rows_flagged: int | None = None
     """Source rows with at least one finding."""
+    rows_usable: int | None = None
+    """Registrations that feed the timeline (duplicates collapsed): the events."""
+    rows_excluded: dict[str, int] | None = None
+    """Rows left out of pathways and indicators, by reason (every reason listed, 0 included)."""
     duplicates_collapsed: int | None = None
     """Exact duplicate rows dropped from the events (each has a ``duplicate_registration``)."""
 
+    def conservation(self) -> str:
+        """The run summary's identity: rows read = usable + excluded (by reason) + duplicates.
+
+        Returns:
+            One line (:func:`conservation_line`).
+        """
+        return conservation_line(
+            self.rows_read, self.rows_usable, self.rows_excluded, self.duplicates_collapsed
+        )
+
+
+def conservation_line(
+    rows_read: int | None,
+    rows_usable: int | None,
+    rows_excluded: dict[str, int] | None,
+    duplicates_collapsed: int | None,
+) -> str:
+    """The identity every run summary prints: rows read = usable + excluded + duplicates.
+
+    domain/extract-and-timeline.md §1, "Which rows feed the timeline".
+
+    Args:
+        rows_read: Rows in all sources.
+        rows_usable: Registrations that fed the timeline.
+        rows_excluded: Rows left out, by reason.
+        duplicates_collapsed: Exact duplicates collapsed.
+
+    Returns:
+        One line; reasons with no row are left out.
+
+    Examples:
+        >>> conservation_line(10, 7, {"bad_date": 1, "invalid_code": 1, "missing_code": 0}, 1)
+        '10 rows read = 7 usable + 2 excluded (bad_date 1, invalid_code 1) + 1 duplicate collapsed'
+    """
+    excluded = rows_excluded or {}
+    total = sum(excluded.values())
+    reasons = ", ".join(f"{k} {v:,}" for k, v in excluded.items() if v)
+    dup = duplicates_collapsed or 0
+    return (
+        f"{rows_read or 0:,} rows read = {rows_usable or 0:,} usable + {total:,} excluded"
+        + (f" ({reasons})" if reasons else "")
+        + f" + {dup:,} duplicate{'' if dup == 1 else 's'} collapsed"
+    )
+
 
 class Extract(NamedTuple):
-    """An extract read eagerly: canonical events, read findings and a run summary."""
+    """An extract read eagerly: usable events, read findings, a run summary, excluded rows."""
 
     events: pl.DataFrame
+    """The usable registrations (:data:`~pakkeforlop.schema.CANONICAL_SCHEMA`)."""
     findings: pl.DataFrame
     info: ReadInfo
+    excluded: pl.DataFrame
+    """Rows left out, with their reason (:data:`EXCLUDED_SCHEMA`)."""
 
 
 class LazyExtract(NamedTuple):
     """An extract scanned lazily: canonical events, read findings and what is known up front.
 
-    Both frames share their sources; collect them together (``pl.collect_all``) to read once.
+    The frames share their sources; collect them together (``pl.collect_all``) to read once.
     """
 
     events: pl.LazyFrame
+    """The usable registrations (rows dated after ``as_of``, or after today, are excluded)."""
     findings: pl.LazyFrame
     info: ReadInfo
+    excluded: pl.LazyFrame
+    """Rows left out, with their reason (:data:`EXCLUDED_SCHEMA`)."""
 
 
 def _mapping(columns: ColumnsLike | None) -> ColumnMapping | None:
@@ -155,7 +236,8 @@ def _open(source: SourceLike, temp: TempDir) -> list[Opened]:
 
 class _Plan(NamedTuple):
     events: pl.LazyFrame
-    """Events before duplicates are dropped, with ``__order`` (file index and row)."""
+    """Every row before duplicates are dropped, with ``__order`` (file index and row) and
+    ``__exclusion`` (why it is not usable, else null)."""
     findings: pl.LazyFrame
     """Row findings of every source (without ``duplicate_registration``)."""
     info: ReadInfo
@@ -167,6 +249,7 @@ def _scan(
     *,
     columns: ColumnsLike | None,
     as_of: dt.date | None,
+    today: dt.date,
     edition: str,
     extension: str | Path | None,
     temp: TempDir,
@@ -189,7 +272,9 @@ def _scan(
         if "event" in resolved:
             layouts.add("split")
         parts.append(
-            normalise(src, resolved, codes, as_of=as_of, order_base=index * _ROWS_PER_FILE)
+            normalise(
+                src, resolved, codes, as_of=as_of, today=today, order_base=index * _ROWS_PER_FILE
+            )
         )
     labels = [s.label for s in opened]
     info = ReadInfo(
@@ -201,6 +286,7 @@ def _scan(
         edition=codes.edition,
         layouts=tuple(sorted(layouts)),
         as_of=as_of,
+        today=today,
     )
     events = pl.concat([p.events for p in parts], how="vertical")
     return _Plan(
@@ -209,6 +295,42 @@ def _scan(
         info=info,
         opened=opened,
     )
+
+
+def _usable(events: pl.LazyFrame) -> pl.LazyFrame:
+    """The usable rows of a normalised plan (no exclusion reason)."""
+    return events.filter(pl.col("__exclusion").is_null())
+
+
+def _excluded(events: pl.LazyFrame) -> pl.LazyFrame:
+    """The excluded rows of a normalised plan, as :data:`EXCLUDED_SCHEMA`."""
+    return events.filter(pl.col("__exclusion").is_not_null()).select(
+        "source_file", "source_row", "patient_id", pl.col("__exclusion").alias("reason")
+    )
+
+
+def exclusion_counts(excluded: pl.DataFrame | pl.LazyFrame) -> dict[str, int]:
+    """Excluded rows counted by reason, every reason listed (0 where none), in reason order.
+
+    Args:
+        excluded: Excluded rows (:data:`EXCLUDED_SCHEMA`), e.g. :attr:`Extract.excluded`.
+
+    Returns:
+        Reason → rows.
+
+    Examples:
+        >>> rows = pl.DataFrame({"reason": ["bad_date", "bad_date"]})
+        >>> exclusion_counts(rows)["bad_date"], exclusion_counts(rows)["invalid_code"]
+        (2, 0)
+    """
+    counted = (
+        excluded.lazy()
+        .group_by(pl.col("reason").cast(pl.String))
+        .agg(pl.len())
+        .collect()
+    )
+    found = dict(zip(counted["reason"].to_list(), counted["len"].to_list(), strict=True))
+    return {reason: int(found.get(reason, 0)) for reason in EXCLUSION_REASONS}
 
 
 def _duplicate_candidate() -> pl.Expr:
@@ -296,6 +418,7 @@ def scan_extract(
     edition: str = DEFAULT_EDITION,
     extension: str | Path | None = None,
     duplicates: Duplicates = "collapse",
+    today: dt.date | None = None,
 ) -> LazyExtract:
     """Scan an extract lazily into the canonical event table and its read findings.
 
@@ -314,18 +437,20 @@ def scan_extract(
         columns: Column mapping for names the built-in aliases do not cover: a
             :class:`~pakkeforlop.io.columns.ColumnMapping`, the path of a mapping TOML file, or
             a dict canonical → source column.
-        as_of: The extract's reference date; later event dates are findings.
+        as_of: The extract's reference date; later registrations are excluded (findings).
         edition: Catalogue edition to check codes against (``"2019"`` or ``"2024"``).
         extension: A catalogue extension file with local codes.
         duplicates: ``"collapse"`` (default): exact duplicates are dropped from the events, each
-            with a ``duplicate_registration`` finding; ``"keep"``: every row stays in the events
-            and the findings hold no ``duplicate_registration`` (collapse them with
+            with a ``duplicate_registration`` finding; ``"keep"``: every usable row stays in the
+            events and the findings hold no ``duplicate_registration`` (collapse them with
             :func:`collapse_duplicates`).
+        today: The run's date (default: the system date): without ``as_of``, registrations dated
+            after it are excluded.
 
     Returns:
-        A :class:`LazyExtract`: events (exactly the canonical schema, exact duplicates
-        collapsed unless kept), findings (:data:`~pakkeforlop.schema.FINDINGS_SCHEMA`) and a
-        :class:`ReadInfo` without counts.
+        A :class:`LazyExtract`: the usable events (exactly the canonical schema, exact
+        duplicates collapsed unless kept), findings (:data:`~pakkeforlop.schema.FINDINGS_SCHEMA`),
+        a :class:`ReadInfo` without counts, and the excluded rows.
 
     Raises:
         ExtractError: If a file is missing, unreadable or of an unsupported type.
@@ -349,26 +474,31 @@ def scan_extract(
         │ p1         ┆ 2024-01-02 ┆ D11          ┆ A     │
         └────────────┴────────────┴──────────────┴───────┘
     """
-    events, findings, info, _ = _scan(
+    if duplicates not in ("collapse", "keep"):
+        msg = f"duplicates: expected 'collapse' or 'keep', got {duplicates!r}"
+        raise ConfigurationError(msg)
+    rows, findings, info, _ = _scan(
         source,
         columns=columns,
         as_of=as_of,
+        today=today or dt.date.today(),
         edition=edition,
         extension=extension,
         temp=TempDir(),
     )
+    usable, excluded = _usable(rows), _excluded(rows)
     if duplicates == "keep":
         return LazyExtract(
-            events=events.select(CANONICAL_SCHEMA.names()), findings=findings, info=info
+            events=usable.select(CANONICAL_SCHEMA.names()),
+            findings=findings,
+            info=info,
+            excluded=excluded,
         )
-    if duplicates != "collapse":
-        msg = f"duplicates: expected 'collapse' or 'keep', got {duplicates!r}"
-        raise ConfigurationError(msg)
-    events = _with_first_of_duplicates(events)
+    events = _with_first_of_duplicates(usable)
     kept = events.filter(pl.col("__order") == pl.col("__first")).select(CANONICAL_SCHEMA.names())
     labels = list(info.sources)
     all_findings = pl.concat([findings, _duplicate_findings(events, labels)], how="vertical")
-    return LazyExtract(events=kept, findings=all_findings, info=info)
+    return LazyExtract(events=kept, findings=all_findings, info=info, excluded=excluded)
 
 
 def collapse_duplicates(
@@ -439,6 +569,7 @@ def read_extract(
     as_of: dt.date | None = None,
     edition: str = DEFAULT_EDITION,
     extension: str | Path | None = None,
+    today: dt.date | None = None,
 ) -> Extract:
     """Read an extract into the canonical event table, its read findings and a run summary.
 
@@ -455,14 +586,17 @@ def read_extract(
         columns: Column mapping for names the built-in aliases do not cover: a
             :class:`~pakkeforlop.io.columns.ColumnMapping`, the path of a mapping TOML file, or
             a dict canonical → source column.
-        as_of: The extract's reference date; later event dates are findings. Defaults to the
-            latest event date (reported in ``info.reference_date``).
+        as_of: The extract's reference date; later registrations are excluded (findings).
+            Defaults to the latest date of a usable registration (``info.reference_date``).
         edition: Catalogue edition to check codes against (``"2019"`` or ``"2024"``).
         extension: A catalogue extension file with local codes.
+        today: The run's date (default: the system date): without ``as_of``, registrations dated
+            after it are excluded.
 
     Returns:
-        An :class:`Extract` of events (exactly :data:`~pakkeforlop.schema.CANONICAL_SCHEMA`),
-        findings (:data:`~pakkeforlop.schema.FINDINGS_SCHEMA`) and :class:`ReadInfo`.
+        An :class:`Extract` of the usable events (exactly
+        :data:`~pakkeforlop.schema.CANONICAL_SCHEMA`), findings
+        (:data:`~pakkeforlop.schema.FINDINGS_SCHEMA`), :class:`ReadInfo` and the excluded rows.
 
     Raises:
         ExtractError: If a file is missing, unreadable or of an unsupported type.
@@ -481,7 +615,7 @@ def read_extract(
         ... )
         >>> ex = read_extract(raw)
         >>> ex.events["event"].to_list()
-        ['A', 'M', 'C']
+        ['A', 'M']
         >>> ex.findings["rule_id"].to_list()
         ['bad_date', 'invalid_code']
         >>> print(ex.findings["message"][0])  # doctest: +NORMALIZE_WHITESPACE
@@ -489,28 +623,35 @@ def read_extract(
         expected dd.mm.yyyy or yyyy-mm-dd
         >>> ex.info.rows_read, ex.info.rows_flagged, ex.info.reference_date
         (3, 1, datetime.date(2024, 1, 9))
+        >>> print(ex.info.conservation())
+        3 rows read = 2 usable + 1 excluded (bad_date 1) + 0 duplicates collapsed
     """
     temp = TempDir()
     try:
-        events, findings, info, opened = _scan(
+        rows, findings, info, opened = _scan(
             source,
             columns=columns,
             as_of=as_of,
+            today=today or dt.date.today(),
             edition=edition,
             extension=extension,
             temp=temp,
         )
         try:
-            all_events, found = pl.collect_all([events, findings])
-            all_events = all_events.with_columns(_first_of_duplicates(all_events))
-            duplicates = _duplicate_findings(all_events.lazy(), list(info.sources)).collect()
+            all_rows, found = pl.collect_all([rows, findings])
+            rows_read = all_rows.height
+            excluded = _excluded(all_rows.lazy()).collect()
+            usable = _usable(all_rows.lazy()).collect()
+            del all_rows
+            usable = usable.with_columns(_first_of_duplicates(usable))
+            duplicates = _duplicate_findings(usable.lazy(), list(info.sources)).collect()
         except pl.exceptions.PolarsError as exc:
             raise ExtractError(explain_failure(opened, exc)) from None
     finally:
         temp.cleanup()
     found = pl.concat([found, duplicates], how="vertical")
-    duplicate = all_events["__order"] != all_events["__first"]
-    kept = all_events.filter(~duplicate)
+    duplicate = usable["__order"] != usable["__first"]
+    kept = usable.filter(~duplicate)
     layouts: list[Layout] = []
     if kept.select(pl.col("__from_code").any()).item():
         layouts.append("combined")
@@ -520,13 +661,17 @@ def read_extract(
     latest = kept["event_date"].max()
     info = info.model_copy(
         update={
-            "rows_read": all_events.height,
+            "rows_read": rows_read,
             "rows_flagged": found.select(pl.struct("source_file", "source_row").n_unique()).item()
             if found.height
             else 0,
+            "rows_usable": kept.height,
+            "rows_excluded": exclusion_counts(excluded),
             "duplicates_collapsed": int(duplicate.sum()),
             "reference_date": as_of if as_of is not None else latest,
             "layouts": tuple(layouts) if layouts else info.layouts,
         }
     )
-    return Extract(events=kept, findings=found.cast(FINDINGS_SCHEMA), info=info)
+    return Extract(
+        events=kept, findings=found.cast(FINDINGS_SCHEMA), info=info, excluded=excluded
+    )

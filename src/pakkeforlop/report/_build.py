@@ -16,7 +16,8 @@ from typing import Final
 
 import polars as pl
 
-from pakkeforlop.codes import DEFAULT_EDITION, Catalogue, load_catalogue
+from pakkeforlop.codes import DEFAULT_EDITION, Catalogue
+from pakkeforlop.errors import checked
 from pakkeforlop.indicators import (
     IndicatorMetadata,
     IndicatorTable,
@@ -27,15 +28,16 @@ from pakkeforlop.indicators import (
     compute_indicators,
     definition,
     load_pathway_times,
-    parse_by,
     suppression_policy,
 )
+from pakkeforlop.indicators.settings import IndicatorSettings
 from pakkeforlop.io._sources import SourceLike
-from pakkeforlop.io.read import ColumnsLike, Extract, ReadInfo, read_extract
-from pakkeforlop.periods import Period, check_period, period_bounds
+from pakkeforlop.io.read import ColumnsLike, Extract, ReadInfo
+from pakkeforlop.io.settings import ReadSettings
+from pakkeforlop.periods import Period, period_bounds
+from pakkeforlop.pipeline import indicator_table, prepare, validation_report
 from pakkeforlop.plot import Lang, check_lang
-from pakkeforlop.timeline import build_pathways
-from pakkeforlop.validate import ValidationReport, validate_events
+from pakkeforlop.validate import ValidationReport
 
 __all__ = ["EQUITY_DIMENSIONS", "FUNNEL_DIMENSION", "Report", "build_report", "equity_table"]
 
@@ -303,46 +305,29 @@ def build_report(
         ('2024-T1', 1, 4)
     """
     lang_ = check_lang(str(lang))
-    per = check_period(str(period))
-    dims = parse_by(by)
-    pol = suppression_policy(policy) if suppress else None
     tim = times if isinstance(times, PathwayTimes) else load_pathway_times(times)
-    if isinstance(source, Extract):
-        extract = source
-    else:
-        extract = read_extract(
-            source, columns=columns, as_of=as_of, edition=edition, extension=extension
-        )
-    reference = as_of or extract.info.reference_date
-    cat = load_catalogue(extract.info.edition, extension=extension)
-    timeline = build_pathways(extract.events, as_of=reference, catalogue=cat)
-    pathways = timeline.pathways.collect()
-    validation = validate_events(
-        extract.events,
-        extract.findings,
-        rows_read=extract.info.rows_read,
-        source=", ".join(extract.info.sources),
-        as_of=reference,
-        catalogue=cat,
-        timeline=timeline,
+    settings = checked(
+        IndicatorSettings,
+        period=period,
+        by=by,
+        start=start,
+        end=end,
+        suppress=suppress,
+        policy=policy,
+        level=level,
+        times=tim,
     )
+    per, dims = settings.period, settings.by
+    pol = suppression_policy(policy) if suppress else None
+    read = checked(ReadSettings, columns=columns, as_of=as_of, edition=edition, extension=extension)
+    # the same steps as `pakkeforlop indicators` and `pakkeforlop validate`: one read, one
+    # timeline, the same reference date (pakkeforlop.pipeline)
+    prepared = prepare(source, read)
+    extract, pathways, cat = prepared.extract, prepared.pathways, prepared.catalogue
+    validation = validation_report(prepared)
 
     def indicators(by_: tuple[str, ...]) -> IndicatorTable:
-        return compute_indicators(
-            pathways,
-            period=per,
-            by=by_,
-            start=start,
-            end=end,
-            suppress=suppress,
-            policy=policy,
-            level=level,
-            times=tim,
-            catalogue=cat,
-            reference_date=reference,
-            input_rows=extract.info.rows_read,
-            findings=validation.findings,
-        )
+        return indicator_table(prepared, settings.model_copy(update={"by": by_}))
 
     trends = {d: indicators((d,)) for d in dims} if dims else {"": indicators(())}
     if FUNNEL_DIMENSION in trends:

@@ -325,4 +325,6 @@ def truth_frame(raw: pl.DataFrame, chunk: Chunk) -> pl.DataFrame:
         .then(pl.lit(["parallel_pathways"], dtype=pl.List(pl.String)))
         .otherwise(pl.lit([], dtype=pl.List(pl.String)))
         .alias("findings"),
+        # the truth is not built as of any date (pathways are open when the world ends)
+        pl.lit(None, dtype=pl.Date).alias("reference_date"),
     ).cast(dict(PATHWAY_SCHEMA))  # type: ignore[arg-type]

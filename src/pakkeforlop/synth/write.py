@@ -83,7 +83,8 @@ class SyntheticExtract(NamedTuple):
         events: The canonical event table (``source_file`` ``"<synth>"``, ``source_row`` the
             1-based position), injected errors included.
         truth: One row per generated pathway instance, with the pathway-table columns computed
-            from the clean registrations (see :func:`pakkeforlop.synth.frame.truth_frame`).
+            from the clean registrations (see :func:`pakkeforlop.synth.frame.truth_frame`), as
+            of the latest registration (``reference_date``).
         errors: The injected errors: ``source_row`` (in ``events``), ``rule_id``, ``note``.
     """
 
@@ -272,9 +273,12 @@ def generate(
         if part.truth is not None:
             truths.append(part.truth)
         offset += part.raw.height
+    all_events = pl.concat(events)
+    # as build_pathways would build them: as of the latest registration
+    latest = all_events["event_date"].max() if all_events.height else None
     return SyntheticExtract(
-        events=pl.concat(events),
-        truth=pl.concat(truths),
+        events=all_events,
+        truth=pl.concat(truths).with_columns(pl.lit(latest, dtype=pl.Date).alias("reference_date")),
         errors=pl.concat(errors).sort("source_row").cast(dict(_ERRORS_SCHEMA)),  # type: ignore[arg-type]
     )
 

@@ -342,7 +342,10 @@ def build_pathways(
     pathways = (
         instances.lazy()
         .join(per_pathway, on="pathway_key", how="left")
-        .with_columns(pl.col("findings").fill_null([]))
+        .with_columns(
+            pl.col("findings").fill_null([]),
+            pl.lit(as_of, dtype=pl.Date).alias("reference_date"),
+        )
         .select([pl.col(n).cast(t) for n, t in PATHWAY_SCHEMA.items()])
         .sort("pathway_key")
         .collect(engine=IN_MEMORY)

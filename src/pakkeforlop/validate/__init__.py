@@ -1,7 +1,8 @@
 """Validating extracts before delivery: every stage's findings gathered into one report.
 
-``validate`` reads an extract, builds its pathways and runs the validate-stage rules;
-``validate_events`` does the same for an event table already in memory. The report
+:func:`pakkeforlop.validate` (in :mod:`pakkeforlop.pipeline`) reads an extract, builds its
+pathways and runs the validate-stage rules; ``validate_events`` does the same for an event
+table already in memory. The report
 (:class:`ValidationReport`) summarises the findings by rule, gives the error rate and the exit
 decision the CLI uses (0 clean or within ``max_error_rate``, 1 findings at or above ``fail_on``),
 and writes the findings file (:func:`write_report`) or JUnit XML (:func:`junit_xml`).
@@ -29,7 +30,6 @@ from pakkeforlop.validate._output import (
     report_json,
     write_report,
 )
-from pakkeforlop.validate._partitioned import validate_partitioned
 from pakkeforlop.validate._report import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
@@ -41,7 +41,8 @@ from pakkeforlop.validate._report import (
     summarise,
     summary_frame,
 )
-from pakkeforlop.validate._run import build_report, thresholds_from, validate, validate_events
+from pakkeforlop.validate._run import build_report, thresholds_from, validate_events
+from pakkeforlop.validate.settings import ValidationSettings
 
 __all__ = [
     "EXIT_CLEAN",
@@ -52,6 +53,7 @@ __all__ = [
     "ReportFormat",
     "RuleSummary",
     "ValidationReport",
+    "ValidationSettings",
     "ValidationThresholds",
     "at_or_above",
     "build_report",
@@ -68,9 +70,7 @@ __all__ = [
     "thresholds_from",
     "unit_never_registers",
     "unit_sudden_drop",
-    "validate",
     "validate_events",
-    "validate_partitioned",
     "validate_stage_findings",
     "write_report",
 ]

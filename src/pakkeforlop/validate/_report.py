@@ -8,13 +8,15 @@ excluded from validation and from ``model_dump``.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final, Literal
+from typing import Final
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict, Field
 
 from pakkeforlop.findings import Severity, rules
+from pakkeforlop.io.read import conservation_line
 from pakkeforlop.schema import FINDINGS_SCHEMA, SEVERITY
+from pakkeforlop.validate.settings import FailOn, ValidationThresholds
 
 __all__ = [
     "EXIT_CLEAN",
@@ -29,8 +31,6 @@ __all__ = [
     "summarise",
 ]
 
-FailOn = Literal["error", "warning"]
-
 #: Exit code when nothing at or above ``fail_on`` was found (or the share stayed within
 #: ``max_error_rate``).
 EXIT_CLEAN: Final = 0
@@ -39,45 +39,6 @@ EXIT_FINDINGS: Final = 1
 
 #: Number of example locations kept per rule in the summary.
 SUMMARY_EXAMPLES: Final = 3
-
-
-class ValidationThresholds(BaseModel):
-    """The configurable limits of the validate-stage plausibility rules.
-
-    The defaults are our own choice [DERIVED]: the domain notes give no plausible pathway length
-    and no definition of a unit's data-quality signal, so every limit is an option.
-
-    Attributes:
-        open_limit_days: ``open_too_long``: an open pathway whose start lies more than this many
-            days before the reference date (default 1095, three years).
-        unit_min_pathways: ``unit_never_registers``: only institutions with at least this many
-            closed pathways with a treatment decision are judged (default 20).
-        treatment_outcomes: Outcomes of the final clinical decision (C) that count as a treatment
-            decision: P (mental health care) and T (substance-use care), as in
-            domain/indicators.md §3.
-        unit_drop_share: ``unit_sudden_drop``: the month-to-month fall in an institution's
-            registrations, as a share of the earlier month, that counts as sudden (default 0.7,
-            i.e. a fall of more than 70 %).
-        unit_drop_min_count: ``unit_sudden_drop``: the earlier month must have at least this many
-            registrations (default 50), so that small units' noise is not reported.
-
-    Examples:
-        >>> ValidationThresholds().open_limit_days
-        1095
-        >>> ValidationThresholds(unit_drop_share=1.5)
-        Traceback (most recent call last):
-        ...
-        pydantic_core._pydantic_core.ValidationError: 1 validation error for ValidationThresholds
-        ...
-    """
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-
-    open_limit_days: int = Field(default=1095, ge=1)
-    unit_min_pathways: int = Field(default=20, ge=1)
-    treatment_outcomes: tuple[str, ...] = ("P", "T")
-    unit_drop_share: float = Field(default=0.7, gt=0, le=1)
-    unit_drop_min_count: int = Field(default=50, ge=1)
 
 
 class RuleSummary(BaseModel):
@@ -133,6 +94,10 @@ class ValidationReport(BaseModel):
         passed: True when nothing at or above ``fail_on`` was found, or ``failing_rate`` is at
             most ``max_error_rate``.
         exit_code: 0 when ``passed``, else 1 (the CLI's exit code).
+        rows_usable: Registrations that fed the pathways (when the extract was read here).
+        rows_excluded: Rows left out of pathways, by reason (every excluded row also has an
+            error finding saying why).
+        duplicates_collapsed: Exact duplicates collapsed.
         findings: The full findings table (:data:`~pakkeforlop.schema.FINDINGS_SCHEMA`), one
             row per finding, patient ids included. Not part of ``model_dump``.
     """
@@ -154,7 +119,20 @@ class ValidationReport(BaseModel):
     failing_rate: float
     passed: bool
     exit_code: int
+    rows_usable: int | None = None
+    rows_excluded: dict[str, int] = Field(default_factory=dict)
+    duplicates_collapsed: int | None = None
     findings: pl.DataFrame = Field(exclude=True, repr=False)
+
+    def conservation(self) -> str:
+        """The run summary's identity: rows read = usable + excluded (by reason) + duplicates.
+
+        Returns:
+            One line (:func:`pakkeforlop.io.read.conservation_line`).
+        """
+        return conservation_line(
+            self.rows_read, self.rows_usable, self.rows_excluded, self.duplicates_collapsed
+        )
 
     def summary_frame(self) -> pl.DataFrame:
         """The summary as a table (one row per rule; examples joined with ``"; "``).

@@ -1,4 +1,6 @@
-"""Running every stage's checks over an extract and gathering the findings into one report.
+"""Running every stage's checks over an event table and gathering the findings into one report.
+
+The source-level :func:`pakkeforlop.validate` (read, then this) is in :mod:`pakkeforlop.pipeline`.
 
 See domain/codes.md §6 (the register's own checks) and domain/extract-and-timeline.md §1–§2
 (reading and reconstruction findings).
@@ -15,8 +17,7 @@ from pydantic import ValidationError
 from pakkeforlop.codes import DEFAULT_EDITION, Catalogue, load_catalogue
 from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.findings import empty_findings
-from pakkeforlop.io._sources import SourceLike
-from pakkeforlop.io.read import ColumnsLike, read_extract
+from pakkeforlop.io.read import ReadInfo
 from pakkeforlop.timeline import Timeline, build_pathways
 from pakkeforlop.validate._checks import validate_stage_findings
 from pakkeforlop.validate._report import (
@@ -32,7 +33,7 @@ from pakkeforlop.validate._report import (
     summarise,
 )
 
-__all__ = ["build_report", "thresholds_from", "validate", "validate_events"]
+__all__ = ["build_report", "thresholds_from", "validate_events"]
 
 
 def thresholds_from(
@@ -83,6 +84,7 @@ def build_report(
     thresholds: ValidationThresholds | None = None,
     fail_on: str = "error",
     max_error_rate: float | None = None,
+    read_info: ReadInfo | None = None,
 ) -> ValidationReport:
     """Summarise a findings table into a :class:`ValidationReport` with its exit decision.
 
@@ -101,6 +103,7 @@ def build_report(
         thresholds: The validate-stage limits used, for the report.
         fail_on: ``"error"`` (default) or ``"warning"``.
         max_error_rate: Tolerated failing rate, between 0 and 1; ``None`` tolerates nothing.
+        read_info: The reader's run summary, for the usable and excluded counts.
 
     Returns:
         The report, holding ``findings`` (sorted by file, row and rule).
@@ -145,20 +148,18 @@ def build_report(
         failing_rate=failing_rate,
         passed=passed,
         exit_code=EXIT_CLEAN if passed else EXIT_FINDINGS,
+        rows_usable=read_info.rows_usable if read_info else None,
+        rows_excluded=(read_info.rows_excluded or {}) if read_info else {},
+        duplicates_collapsed=read_info.duplicates_collapsed if read_info else None,
         findings=findings,
     )
 
 
-def _reference_date(
-    events: pl.LazyFrame, as_of: dt.date | None, *, not_after: dt.date | None = None
-) -> dt.date | None:
-    """``as_of``, else the latest event date (not after ``not_after``, when given)."""
+def _reference_date(events: pl.LazyFrame, as_of: dt.date | None) -> dt.date | None:
+    """``as_of``, else the latest event date (the reader's events are the usable rows)."""
     if as_of is not None:
         return as_of
-    dates = events.select("event_date")
-    if not_after is not None:
-        dates = dates.filter(pl.col("event_date") <= not_after)
-    latest = dates.select(pl.col("event_date").max()).collect().item()
+    latest = events.select(pl.col("event_date").max()).collect().item()
     return latest if isinstance(latest, dt.date) else None
 
 
@@ -179,6 +180,7 @@ def validate_events(
     unit_drop_min_count: int = 50,
     fail_on: str = "error",
     max_error_rate: float | None = None,
+    read_info: ReadInfo | None = None,
 ) -> ValidationReport:
     """Validate a canonical event table a notebook already holds.
 
@@ -202,6 +204,8 @@ def validate_events(
         unit_drop_min_count: ``unit_sudden_drop``: fewest registrations in the earlier month.
         fail_on: ``"error"`` or ``"warning"``: the lowest severity that fails the run.
         max_error_rate: Pass anyway when at most this share of rows has failing findings.
+        read_info: The reader's run summary (:attr:`pakkeforlop.Extract.info`), for the usable
+            and excluded counts of the report.
 
     Returns:
         The :class:`ValidationReport`.
@@ -259,124 +263,5 @@ def validate_events(
         thresholds=thresholds,
         fail_on=fail_on,
         max_error_rate=max_error_rate,
-    )
-
-
-def validate(
-    source: SourceLike,
-    *,
-    columns: ColumnsLike | None = None,
-    as_of: dt.date | None = None,
-    edition: str = DEFAULT_EDITION,
-    extension: str | Path | None = None,
-    open_limit_days: int = 1095,
-    unit_min_pathways: int = 20,
-    unit_drop_share: float = 0.7,
-    unit_drop_min_count: int = 50,
-    fail_on: str = "error",
-    max_error_rate: float | None = None,
-    today: dt.date | None = None,
-    partitions: int | None = None,
-) -> ValidationReport:
-    """Validate an extract: read it, build its pathways, run every rule, gather one report.
-
-    The findings are those of the reader (columns, types, dates, codes, duplicates, missing
-    ids; domain/extract-and-timeline.md §1), of the timeline (the register's checks 208, 211,
-    216, 221–225 of domain/codes.md §6, decision counts, orphans, ambiguous and superseded
-    registrations) and of the validate stage (``open_too_long``, ``unit_never_registers``,
-    ``unit_sudden_drop``). Registrations dated in the future are always findings
-    (``date_after_reference``): without ``as_of`` the reader checks dates against ``today``, and
-    the reference date for the pathways is the latest event date that is not in the future.
-
-    Args:
-        source: A file (Parquet, CSV or Arrow IPC), a folder, a glob, a list of files, or a
-            polars frame.
-        columns: Column mapping for names the built-in aliases do not cover (a mapping, a TOML
-            file, or a dict canonical → source).
-        as_of: The extract's reference date; later dates are findings.
-        edition: Code catalogue edition (``"2019"`` or ``"2024"``).
-        extension: Catalogue extension file with local codes.
-        open_limit_days: ``open_too_long``: longest plausible time open, in days.
-        unit_min_pathways: ``unit_never_registers``: fewest closed treatment pathways judged.
-        unit_drop_share: ``unit_sudden_drop``: month-to-month fall counted as sudden (0–1].
-        unit_drop_min_count: ``unit_sudden_drop``: fewest registrations in the earlier month.
-        fail_on: ``"error"`` or ``"warning"``: the lowest severity that fails the run.
-        max_error_rate: Pass anyway when at most this share of rows has failing findings.
-        today: The date "the future" starts after (defaults to the system date; for tests).
-        partitions: Check the extract in this many patient partitions, one at a time: the same
-            report with memory for about one partition
-            (:func:`~pakkeforlop.validate.validate_partitioned`).
-
-    Returns:
-        The :class:`ValidationReport` (``exit_code`` 0 or 1).
-
-    Raises:
-        ExtractError: If the extract cannot be read.
-        MappingError: If a required column is missing or the mapping is invalid.
-        CatalogueError: If the edition or extension is invalid.
-        ConfigurationError: If an option is out of range.
-
-    Examples:
-        >>> raw = pl.DataFrame(
-        ...     {
-        ...         "NPRId": ["p1", "p1", "p1"],
-        ...         "institusjonId": ["974", "974", "974"],
-        ...         "dato": ["02.01.2024", "09.01.2024", "31.02.2024"],
-        ...         "kode": ["D11A", "D11M", "D11CP"],
-        ...     }
-        ... )
-        >>> report = validate(raw)
-        >>> report.rows_read, report.rows_with_errors, report.exit_code
-        (3, 1, 1)
-        >>> [(s.rule_id, s.count) for s in report.rules_with_findings()]
-        [('bad_date', 1)]
-    """
-    thresholds_from(
-        open_limit_days=open_limit_days,
-        unit_min_pathways=unit_min_pathways,
-        unit_drop_share=unit_drop_share,
-        unit_drop_min_count=unit_drop_min_count,
-    )
-    _check_decision(fail_on, max_error_rate)
-    if partitions is not None:
-        from pakkeforlop.validate._partitioned import validate_partitioned  # noqa: PLC0415
-
-        return validate_partitioned(
-            source,
-            partitions,
-            columns=columns,
-            as_of=as_of,
-            edition=edition,
-            extension=extension,
-            open_limit_days=open_limit_days,
-            unit_min_pathways=unit_min_pathways,
-            unit_drop_share=unit_drop_share,
-            unit_drop_min_count=unit_drop_min_count,
-            fail_on=fail_on,
-            max_error_rate=max_error_rate,
-            today=today,
-        )
-    now = today or dt.date.today()
-    cat = load_catalogue(edition, extension=extension)
-    extract = read_extract(
-        source,
-        columns=columns,
-        as_of=as_of if as_of is not None else now,
-        edition=edition,
-        extension=extension,
-    )
-    events = extract.events.lazy()
-    return validate_events(
-        events,
-        extract.findings,
-        rows_read=extract.info.rows_read,
-        source=", ".join(extract.info.sources),
-        as_of=_reference_date(events, as_of, not_after=now),
-        catalogue=cat,
-        open_limit_days=open_limit_days,
-        unit_min_pathways=unit_min_pathways,
-        unit_drop_share=unit_drop_share,
-        unit_drop_min_count=unit_drop_min_count,
-        fail_on=fail_on,
-        max_error_rate=max_error_rate,
+        read_info=read_info,
     )
