@@ -31,8 +31,10 @@ from pakkeforlop.timeline.assign import (
     hash_collision,
     order_events,
     run_start,
+    usable_row,
 )
 from pakkeforlop.timeline.checks import (
+    invalid_for_type,
     orphan_findings,
     parallel_findings,
     pathway_findings,
@@ -114,6 +116,42 @@ def _with_identity(milestones: pl.DataFrame, rows: pl.DataFrame, lookup: _Lookup
         )
         with_ids = with_ids.update(fallback, on=INSTANCE, how="left")
     return with_ids.lazy()
+
+
+def _assigned_rows(
+    lf: pl.LazyFrame, frame: pl.DataFrame | None
+) -> tuple[pl.DataFrame, pl.DataFrame]:
+    """Rules 2–5: every registration's fate, and the assigned ones with their running counts.
+
+    An extract whose registrations all carry their type (the combined layout) is put in
+    instance order by one sort; otherwise typeless rows first learn their type (rule 3).
+    """
+    source = frame if frame is not None else lf
+    by_type = all_typed(source)
+    ordered = order_events(lf, by_type=by_type)
+    if hash_collision(ordered):
+        ordered = order_events(lf, exact=True, by_type=by_type)
+    narrow = None if by_type else source.lazy().select(NARROW).collect(engine=IN_MEMORY)
+    assigned_all = assign_instances(ordered, narrow)
+    del ordered, narrow
+    rows = (
+        with_running_counts(assigned_all.lazy().filter(pl.col("assignment") == "assigned"))
+        .collect(engine=IN_MEMORY)
+        .rechunk()
+    )
+    return assigned_all, rows
+
+
+def _without(
+    lf: pl.LazyFrame, frame: pl.DataFrame | None, row_numbers: pl.Series
+) -> tuple[pl.LazyFrame, pl.DataFrame | None]:
+    """The events with the given rows made unplaceable (no event), row numbers kept."""
+    drop = pl.int_range(pl.len(), dtype=pl.UInt32).is_in(row_numbers.cast(pl.UInt32).implode())
+    event = pl.when(drop).then(None).otherwise(pl.col("event")).alias("event")
+    if frame is not None:
+        frame = frame.with_columns(event)
+        return frame.lazy(), frame
+    return lf.with_columns(event), None
 
 
 def _run_index(*columns: str) -> pl.Expr:
@@ -277,26 +315,23 @@ def build_pathways(
     # an eager table is looked up by row number directly (a gather); a lazy one by a join
     frame = events.with_columns(absent) if isinstance(events, pl.DataFrame) else None
     cat = catalogue or load_catalogue(edition, extension=extension)
-
-    # an extract whose registrations all carry their type (the combined layout) is put in
-    # instance order by one sort; otherwise typeless rows first learn their type (rule 3)
-    source = frame if frame is not None else lf
-    by_type = all_typed(source)
-    ordered = order_events(lf, by_type=by_type)
-    if hash_collision(ordered):
-        ordered = order_events(lf, exact=True, by_type=by_type)
-    narrow = None if by_type else source.lazy().select(NARROW).collect(engine=IN_MEMORY)
-    assigned_all = assign_instances(ordered, narrow)
-    del ordered, narrow
     if as_of is None:
-        latest = assigned_all.filter(pl.col("_usable"))["event_date"].max()
+        latest = lf.filter(usable_row()).select(pl.col("event_date").max()).collect().item()
         as_of = latest if isinstance(latest, dt.date) else dt.date.today()
 
-    rows = (
-        with_running_counts(assigned_all.lazy().filter(pl.col("assignment") == "assigned"))
-        .collect(engine=IN_MEMORY)
-        .rechunk()
-    )
+    # A typeless registration (split layout) learns its type from the pathway it joins; if that
+    # type does not allow its code, the row is excluded like any invalid code (never half-used,
+    # domain/extract-and-timeline.md §1) and the assignment is done again without it, since it
+    # may have closed or joined a pathway. Each pass excludes at least one row, so this ends;
+    # extracts whose rows all carry their type take one pass.
+    invalid: list[pl.DataFrame] = []
+    while True:
+        assigned_all, rows = _assigned_rows(lf, frame)
+        bad = invalid_for_type(rows.lazy(), cat).collect(engine=IN_MEMORY)
+        if bad.is_empty():
+            break
+        invalid.append(bad.drop(INSTANCE))
+        lf, frame = _without(lf, frame, bad["_row"])
     numbered = lf.with_row_index("_row")
     lookup = _Lookup(frame, numbered)
     milestones = aggregate_instances(rows.lazy()).collect(engine=IN_MEMORY)
@@ -328,7 +363,7 @@ def build_pathways(
             ),
             *pathway_findings(instances.lazy()),
             parallel_findings(instances.lazy(), as_of),
-            type_validity_findings(rows.lazy(), enrich, cat),
+            type_validity_findings(enrich(pl.concat(invalid).lazy()) if invalid else None),
         ]
     ).collect(engine=IN_MEMORY)
     del rows

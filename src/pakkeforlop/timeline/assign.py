@@ -81,12 +81,12 @@ def _order_key(*, by_type: bool = False) -> pl.Expr:
     # the source row breaks remaining ties; 30 bits (a billion rows per file)
     row = pl.col("source_row").fill_null(0).cast(u64) & (2**30 - 1)
     if by_type:
-        code = pl.when(_usable()).then(ptype).otherwise(_NO_TYPE).cast(u64)
+        code = pl.when(usable_row()).then(ptype).otherwise(_NO_TYPE).cast(u64)
         return code * 2**60 + days * 2**40 + event * 2**36 + outcome * 2**30 + row
     return days * 2**44 + event * 2**40 + ptype * 2**36 + outcome * 2**30 + row
 
 
-def _usable() -> pl.Expr:
+def usable_row() -> pl.Expr:
     """Whether a row has what assignment needs: patient, institution, date and event."""
     return pl.all_horizontal(
         pl.col("patient_id").is_not_null(),
@@ -102,7 +102,7 @@ def all_typed(events: pl.LazyFrame | pl.DataFrame) -> bool:
     Always so for the combined layout (the type is part of every code); then the instance order
     is one sort (see :func:`order_events`).
     """
-    typeless = _usable() & pl.col("pathway_type").is_null()
+    typeless = usable_row() & pl.col("pathway_type").is_null()
     return not events.lazy().select(typeless.any()).collect(engine=IN_MEMORY).item()
 
 
@@ -156,7 +156,7 @@ def order_events(
             "pathway_type",
             *payload,
             *(GROUP if exact else ()),
-            _usable=_usable(),
+            _usable=usable_row(),
             _g=group.hash(seed=0),
             _g2=group.hash(seed=1),
             _o=_order_key(by_type=by_type),

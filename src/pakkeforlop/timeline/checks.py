@@ -13,10 +13,11 @@ from collections.abc import Callable
 import polars as pl
 
 from pakkeforlop.codes import Catalogue
-from pakkeforlop.findings import finding_rows
+from pakkeforlop.findings import empty_findings, finding_rows
 from pakkeforlop.timeline.assign import IN_MEMORY
 
 __all__ = [
+    "invalid_for_type",
     "orphan_findings",
     "parallel_findings",
     "pathway_findings",
@@ -258,30 +259,48 @@ def parallel_findings(instances: pl.LazyFrame, as_of: dt.date) -> pl.LazyFrame:
     return finding_rows(pairs, "parallel_pathways", message, column="pathway_type")
 
 
-def type_validity_findings(
-    rows: pl.LazyFrame, enrich: Enrich, catalogue: Catalogue
-) -> pl.LazyFrame:
-    """Registrations whose type the timeline supplied (split layout) but which it does not allow.
+def invalid_for_type(rows: pl.LazyFrame, catalogue: Catalogue) -> pl.LazyFrame:
+    """Assigned registrations whose type the timeline supplied but which that type does not allow.
 
-    The reader checks rows that carry a type; typeless rows can only be checked once they have
-    joined a pathway (domain/codes.md §5).
+    The reader checks rows that carry a type; a typeless row (split layout) can only be checked
+    once it has joined a pathway (domain/codes.md §5). Pairs no type allows were flagged by the
+    reader already (missing or unexpected outcome) and excluded there.
+
+    Args:
+        rows: Assigned registrations with ``_type`` (the pathway's type), ``event``, ``outcome``.
+        catalogue: The code catalogue.
+
+    Returns:
+        Those rows (all their columns).
     """
     valid = catalogue.combined_table.lazy().select(
         pl.col("pathway_type").alias("_type"), "event", "outcome", _valid=pl.lit(True)
     )
-    # Pairs no type allows were flagged by the reader already (missing or unexpected outcome).
     some_type = catalogue.combined_table.lazy().select("event", "outcome").unique()
     filled = rows.filter(pl.col("pathway_type").is_null() & pl.col("_type").is_not_null()).join(
         some_type, on=["event", "outcome"], how="semi", nulls_equal=True
     )
-    bad = (
+    return (
         filled.join(valid, on=["_type", "event", "outcome"], how="left", nulls_equal=True)
         .filter(pl.col("_valid").is_null())
-        .collect(engine=IN_MEMORY)
+        .drop("_valid")
     )
-    bad_rows = enrich(bad.lazy())
+
+
+def type_validity_findings(bad_rows: pl.LazyFrame | None) -> pl.LazyFrame:
+    """``code_invalid_for_type`` on the rows :func:`invalid_for_type` found (then excluded).
+
+    Args:
+        bad_rows: Those rows, enriched with their source position and ids (or ``None``).
+
+    Returns:
+        The findings (no pathway key: the row is excluded from every pathway).
+    """
+    if bad_rows is None:
+        return empty_findings().lazy()
     message = _msg(
-        "event {}{} is not valid for pathway type {} (the type of the pathway it joins)",
+        "event {}{} is not valid for pathway type {} (the type of the pathway it would join);"
+        " the registration is excluded",
         pl.col("event"),
         pl.col("outcome").fill_null(""),
         pl.col("_type"),
