@@ -76,7 +76,7 @@ def test_needs_output_or_patient(tmp_path: Path) -> None:
 
 
 def test_progress_only_on_a_terminal(capsys: pytest.CaptureFixture[str]) -> None:
-    from pakkeforlop_cli._common import Progress
+    from pakkeforlop_cli.common import Progress
 
     quiet = Progress(enabled=False)
     with quiet.phase("reading"):

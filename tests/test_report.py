@@ -22,7 +22,7 @@ from typer.testing import CliRunner
 from pakkeforlop.indicators.testing import pathway_table
 from pakkeforlop.plot import funnel_data
 from pakkeforlop.report import build_report, chart_specs, equity_table, render_html, write_html
-from pakkeforlop.report._build import _reporting_periods
+from pakkeforlop.report.build import _reporting_periods
 from pakkeforlop_cli.main import app
 
 runner = CliRunner()

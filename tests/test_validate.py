@@ -140,7 +140,7 @@ def test_unit_never_registers_counts_closed_treatment_pathways_only() -> None:
 def test_unit_counts_of_parts_add_up_to_the_whole() -> None:
     # Split the pathways as patient partitions would (here: alternate rows); u1 has 1 closed C-P
     # pathway in each half, so only the summed counts (2) reach min_pathways=2.
-    from pakkeforlop.validate._checks import (
+    from pakkeforlop.validate.checks import (
         unit_never_registers_from_counts,
         unit_treatment_counts,
     )

@@ -13,7 +13,7 @@ from rich.table import Table
 
 from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
 
-from ._common import fail, guarded, out_console
+from .common import fail, guarded, out_console
 
 
 class TableFormat(StrEnum):

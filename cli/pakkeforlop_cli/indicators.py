@@ -24,7 +24,7 @@ from pakkeforlop.io.settings import ReadSettings
 from pakkeforlop.pipeline import run_indicators
 from pakkeforlop.schema import STRATUM_COLUMNS
 
-from ._common import (
+from .common import (
     AsOfOption,
     ColumnsOption,
     EditionOption,

@@ -9,7 +9,7 @@ import typer
 
 from pakkeforlop.codes import DEFAULT_EDITION
 
-from ._common import (
+from .common import (
     AsOfOption,
     ColumnsOption,
     EditionOption,

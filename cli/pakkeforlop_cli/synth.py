@@ -14,7 +14,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from pakkeforlop.codes import DEFAULT_EDITION
 from pakkeforlop.synth import DEFAULT_CHUNK, write_synthetic
 
-from ._common import err_console, fail, guarded, stdout_is_terminal
+from .common import err_console, fail, guarded, stdout_is_terminal
 
 
 class LayoutChoice(StrEnum):

@@ -14,7 +14,7 @@ from pakkeforlop.errors import checked
 from pakkeforlop.io.settings import ReadSettings
 from pakkeforlop.pipeline import prepare
 
-from ._common import (
+from .common import (
     AsOfOption,
     ColumnsOption,
     EditionOption,

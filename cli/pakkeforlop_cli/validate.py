@@ -27,7 +27,7 @@ from pakkeforlop.validate import (
     write_report,
 )
 
-from ._common import (
+from .common import (
     AsOfOption,
     ColumnsOption,
     EditionOption,

@@ -27,9 +27,9 @@ from pakkeforlop.codes import DEFAULT_EDITION
 from pakkeforlop.errors import checked
 from pakkeforlop.indicators import IndicatorTable
 from pakkeforlop.indicators.settings import IndicatorSettings
-from pakkeforlop.io._sources import SourceLike
 from pakkeforlop.io.read import ColumnsLike
 from pakkeforlop.io.settings import ReadSettings
+from pakkeforlop.io.sources import SourceLike
 from pakkeforlop.pipeline import run_indicators
 
 __all__ = ["DaskClient", "DaskExecutor", "compute_indicators_dask"]

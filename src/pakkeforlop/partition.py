@@ -40,7 +40,6 @@ from pakkeforlop.codes import DEFAULT_EDITION, Catalogue, load_catalogue
 from pakkeforlop.errors import ConfigurationError, checked
 from pakkeforlop.indicators import IndicatorTable, combine_partials, compute_partials
 from pakkeforlop.indicators.settings import IndicatorSettings
-from pakkeforlop.io._sources import SourceLike, expand
 from pakkeforlop.io.read import (
     EXCLUDED_SCHEMA,
     ColumnsLike,
@@ -50,6 +49,7 @@ from pakkeforlop.io.read import (
     scan_extract,
 )
 from pakkeforlop.io.settings import ReadSettings
+from pakkeforlop.io.sources import SourceLike, expand
 from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA
 from pakkeforlop.timeline import build_pathways
 

@@ -37,9 +37,9 @@ from pakkeforlop.errors import ConfigurationError, checked
 from pakkeforlop.findings import empty_findings
 from pakkeforlop.indicators import IndicatorTable, combine_partials, compute_indicators
 from pakkeforlop.indicators.settings import IndicatorSettings
-from pakkeforlop.io._sources import SourceLike
 from pakkeforlop.io.read import Extract, ReadInfo, read_extract
 from pakkeforlop.io.settings import ReadSettings
+from pakkeforlop.io.sources import SourceLike
 from pakkeforlop.partition import (
     MAX_PARTITIONS,
     PartitionPlan,
@@ -53,13 +53,13 @@ from pakkeforlop.partition import (
 from pakkeforlop.schema import FINDINGS_SCHEMA
 from pakkeforlop.timeline import Timeline, build_pathways
 from pakkeforlop.validate import ValidationReport, build_report, validate_events
-from pakkeforlop.validate._checks import (
+from pakkeforlop.validate.checks import (
     open_too_long,
     unit_never_registers_from_counts,
     unit_sudden_drop,
     unit_treatment_counts,
 )
-from pakkeforlop.validate._report import conform
+from pakkeforlop.validate.report import conform
 from pakkeforlop.validate.settings import ValidationSettings, ValidationThresholds
 
 __all__ = [

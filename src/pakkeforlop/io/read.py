@@ -43,9 +43,10 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
 from pakkeforlop.errors import ConfigurationError, ExtractError, MappingError
 from pakkeforlop.findings import finding_rows
-from pakkeforlop.io._csv import TempDir
-from pakkeforlop.io._normalise import DUPLICATE_KEYS, CodeSets, normalise
-from pakkeforlop.io._sources import (
+from pakkeforlop.io.columns import ColumnMapping, load_mapping, resolve_columns
+from pakkeforlop.io.csvfiles import TempDir
+from pakkeforlop.io.normalise import DUPLICATE_KEYS, CodeSets, normalise
+from pakkeforlop.io.sources import (
     Opened,
     SourceLike,
     expand,
@@ -53,7 +54,6 @@ from pakkeforlop.io._sources import (
     open_frame,
     open_source,
 )
-from pakkeforlop.io.columns import ColumnMapping, load_mapping, resolve_columns
 from pakkeforlop.schema import (
     CANONICAL_SCHEMA,
     EXCLUSION_REASON,

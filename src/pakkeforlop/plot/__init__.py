@@ -28,8 +28,8 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     msg = "pakkeforlop.plot needs altair: pip install 'pakkeforlop[report]'"
     raise ImportError(msg) from exc
 
-from pakkeforlop.plot._charts import funnel, trend
-from pakkeforlop.plot._data import (
+from pakkeforlop.plot.charts import funnel, trend
+from pakkeforlop.plot.data import (
     FUNNEL_LEVELS,
     FunnelData,
     funnel_curve,
@@ -37,7 +37,7 @@ from pakkeforlop.plot._data import (
     stratum_columns,
     trend_data,
 )
-from pakkeforlop.plot._labels import LANGS, Lang, check_lang, goal_title, indicator_title, labels
+from pakkeforlop.plot.labels import LANGS, Lang, check_lang, goal_title, indicator_title, labels
 
 __all__ = [
     "FUNNEL_LEVELS",

@@ -16,14 +16,14 @@ provenance).
 
 from __future__ import annotations
 
-from pakkeforlop.report._build import (
+from pakkeforlop.report.build import (
     EQUITY_DIMENSIONS,
     FUNNEL_DIMENSION,
     Report,
     build_report,
     equity_table,
 )
-from pakkeforlop.report._html import (
+from pakkeforlop.report.html import (
     chart_specs,
     javascript_bundle,
     render_html,

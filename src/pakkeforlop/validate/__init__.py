@@ -11,7 +11,7 @@ See domain/codes.md §6 for the register's own checks.
 
 from __future__ import annotations
 
-from pakkeforlop.validate._checks import (
+from pakkeforlop.validate.checks import (
     last_complete_month,
     open_too_long,
     start_rows,
@@ -19,7 +19,7 @@ from pakkeforlop.validate._checks import (
     unit_sudden_drop,
     validate_stage_findings,
 )
-from pakkeforlop.validate._output import (
+from pakkeforlop.validate.output import (
     FINDINGS_FILE_COLUMNS,
     JUNIT_MAX_FINDINGS,
     ReportFormat,
@@ -30,7 +30,7 @@ from pakkeforlop.validate._output import (
     report_json,
     write_report,
 )
-from pakkeforlop.validate._report import (
+from pakkeforlop.validate.report import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
     FailOn,
@@ -41,7 +41,7 @@ from pakkeforlop.validate._report import (
     summarise,
     summary_frame,
 )
-from pakkeforlop.validate._run import build_report, thresholds_from, validate_events
+from pakkeforlop.validate.run import build_report, thresholds_from, validate_events
 from pakkeforlop.validate.settings import ValidationSettings
 
 __all__ = [

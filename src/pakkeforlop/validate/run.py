@@ -19,8 +19,8 @@ from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.findings import empty_findings
 from pakkeforlop.io.read import ReadInfo
 from pakkeforlop.timeline import Timeline, build_pathways
-from pakkeforlop.validate._checks import validate_stage_findings
-from pakkeforlop.validate._report import (
+from pakkeforlop.validate.checks import validate_stage_findings
+from pakkeforlop.validate.report import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
     FailOn,

@@ -25,8 +25,8 @@ from pakkeforlop.codes import load_catalogue
 from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.indicators import definition, indicator_catalogue
 from pakkeforlop.plot import Lang, funnel, funnel_data, goal_title, indicator_title, trend
-from pakkeforlop.report._build import FUNNEL_DIMENSION, Report
-from pakkeforlop.report._format import fmt_count, fmt_days, fmt_interval, fmt_pct
+from pakkeforlop.report.build import FUNNEL_DIMENSION, Report
+from pakkeforlop.report.format import fmt_count, fmt_days, fmt_interval, fmt_pct
 
 __all__ = ["chart_specs", "javascript_bundle", "render_html", "report_labels", "write_html"]
 

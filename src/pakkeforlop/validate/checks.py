@@ -14,7 +14,7 @@ import datetime as dt
 import polars as pl
 
 from pakkeforlop.findings import finding_rows
-from pakkeforlop.validate._report import ValidationThresholds, materialised
+from pakkeforlop.validate.report import ValidationThresholds, materialised
 
 __all__ = [
     "last_complete_month",

@@ -31,9 +31,9 @@ from pakkeforlop.indicators import (
     suppression_policy,
 )
 from pakkeforlop.indicators.settings import IndicatorSettings
-from pakkeforlop.io._sources import SourceLike
 from pakkeforlop.io.read import ColumnsLike, Extract, ReadInfo
 from pakkeforlop.io.settings import ReadSettings
+from pakkeforlop.io.sources import SourceLike
 from pakkeforlop.periods import Period, period_bounds
 from pakkeforlop.pipeline import indicator_table, prepare, validation_report
 from pakkeforlop.plot import Lang, check_lang

@@ -14,7 +14,7 @@ from typing import Final, Literal
 import polars as pl
 
 from pakkeforlop.errors import ConfigurationError
-from pakkeforlop.validate._report import ValidationReport, as_lazy, at_or_above
+from pakkeforlop.validate.report import ValidationReport, as_lazy, at_or_above
 
 __all__ = [
     "FINDINGS_FILE_COLUMNS",

@@ -14,8 +14,8 @@ import altair as alt
 import polars as pl
 
 from pakkeforlop.indicators.stats import FunnelMethod
-from pakkeforlop.plot._data import funnel_data, trend_data
-from pakkeforlop.plot._labels import Lang, check_lang, indicator_title, labels
+from pakkeforlop.plot.data import funnel_data, trend_data
+from pakkeforlop.plot.labels import Lang, check_lang, indicator_title, labels
 
 __all__ = ["funnel", "trend"]
 

@@ -17,7 +17,7 @@ from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.indicators import definition, funnel_limits
 from pakkeforlop.indicators.engine import UNKNOWN_STRATUM
 from pakkeforlop.indicators.stats import FunnelMethod
-from pakkeforlop.plot._labels import Lang, indicator_title, labels
+from pakkeforlop.plot.labels import Lang, indicator_title, labels
 from pakkeforlop.schema import STRATUM_COLUMNS
 
 __all__ = [

@@ -17,7 +17,7 @@ from typing import Final, Literal
 import polars as pl
 
 from pakkeforlop.errors import ExtractError
-from pakkeforlop.io._csv import (
+from pakkeforlop.io.csvfiles import (
     TempDir,
     detect_encoding,
     detect_separator,
