@@ -359,7 +359,7 @@ def _key_hash() -> pl.Expr:
     return pl.struct(DUPLICATE_KEYS).hash()
 
 
-def _first_of_duplicates(events: pl.DataFrame) -> pl.Series:
+def _first_of_duplicates(events: pl.DataFrame, *, usable_only: bool = False) -> pl.Series:
     """``__first`` of :func:`_with_first_of_duplicates`, computed eagerly and faster.
 
     A window over six columns (two of them text) hashes every row's whole key into a table the
@@ -371,6 +371,8 @@ def _first_of_duplicates(events: pl.DataFrame) -> pl.Series:
     """
     order = events["__order"]
     keyed = _duplicate_candidate()
+    if usable_only:  # duplicates are collapsed among the usable rows only
+        keyed = keyed & pl.col("__exclusion").is_null()
     hashes = events.select(pl.when(keyed).then(_key_hash())).to_series()
     ordered = hashes.drop_nulls().sort()
     repeated = ordered.filter(ordered == ordered.shift(1))
@@ -641,17 +643,17 @@ def read_extract(
             all_rows, found = pl.collect_all([rows, findings])
             rows_read = all_rows.height
             excluded = _excluded(all_rows.lazy()).collect()
-            usable = _usable(all_rows.lazy()).collect()
-            del all_rows
-            usable = usable.with_columns(_first_of_duplicates(usable))
-            duplicates = _duplicate_findings(usable.lazy(), list(info.sources)).collect()
+            # duplicates among the usable rows (an excluded row is its own first)
+            all_rows = all_rows.with_columns(_first_of_duplicates(all_rows, usable_only=True))
+            duplicates = _duplicate_findings(all_rows.lazy(), list(info.sources)).collect()
         except pl.exceptions.PolarsError as exc:
             raise ExtractError(explain_failure(opened, exc)) from None
     finally:
         temp.cleanup()
     found = pl.concat([found, duplicates], how="vertical")
-    duplicate = usable["__order"] != usable["__first"]
-    kept = usable.filter(~duplicate)
+    duplicate = all_rows["__order"] != all_rows["__first"]
+    kept = all_rows.filter(~duplicate & all_rows["__exclusion"].is_null())
+    del all_rows
     layouts: list[Layout] = []
     if kept.select(pl.col("__from_code").any()).item():
         layouts.append("combined")
