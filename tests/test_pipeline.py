@@ -287,6 +287,12 @@ def test_cli_library_partitions_and_report_agree(with_errors: Path, tmp_path: Pa
     assert_frame_equal(pl.read_parquet(out), pl.DataFrame(library), check_exact=True)
     meta = json.loads(pl.read_parquet_metadata(out)["pakkeforlop"])
     assert meta == json.loads(library.metadata.model_dump_json())
+    # in one piece the same file, metadata byte for byte (key order included)
+    one = tmp_path / "one.parquet"
+    result = runner.invoke(app, ["indicators", str(with_errors), "-o", str(one)])
+    assert result.exit_code == 0, result.output
+    raw_meta = [pl.read_parquet_metadata(f)["pakkeforlop"] for f in (out, one)]
+    assert raw_meta[0] == raw_meta[1]
     # the report's trend table by pathway type is the same table
     report_module = pytest.importorskip("pakkeforlop.report")
     report = report_module.build_report(with_errors, lang="en")

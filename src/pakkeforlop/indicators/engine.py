@@ -49,7 +49,7 @@ from pakkeforlop.periods import (
     period_label,
     period_start,
 )
-from pakkeforlop.schema import PATHWAY_SCHEMA
+from pakkeforlop.schema import PATHWAY_SCHEMA, SEVERITY
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -842,12 +842,21 @@ def _combine(
 def _severity_counts(
     findings: pl.DataFrame | pl.LazyFrame | Mapping[str, int] | None,
 ) -> dict[str, int] | None:
+    """Findings by severity, in severity order (info, warning, error), whatever the input order.
+
+    A fixed order keeps the metadata the same, byte for byte, on every path.
+    """
     if findings is None:
         return None
     if isinstance(findings, Mapping):
-        return {str(k): int(v) for k, v in findings.items()}
-    counted = findings.lazy().group_by(pl.col("severity").cast(pl.String)).agg(pl.len()).collect()
-    return dict(zip(counted["severity"].to_list(), counted["len"].to_list(), strict=True))
+        counts = {str(k): int(v) for k, v in findings.items()}
+    else:
+        counted = (
+            findings.lazy().group_by(pl.col("severity").cast(pl.String)).agg(pl.len()).collect()
+        )
+        counts = dict(zip(counted["severity"].to_list(), counted["len"].to_list(), strict=True))
+    order = {s: i for i, s in enumerate(SEVERITY.categories.to_list())}
+    return dict(sorted(counts.items(), key=lambda kv: (order.get(kv[0], len(order)), kv[0])))
 
 
 def _metadata(
