@@ -311,3 +311,10 @@ def test_clean_input_the_paths_agree_with_the_notebook_stages(tmp_path: Path) ->
     piped = run_indicators(frame, indicators=IndicatorSettings(by="pathway_type", suppress=False))
     assert_frame_equal(by_hand, piped, check_exact=True)
     assert by_hand.metadata.reference_date == piped.metadata.reference_date == D(2023, 3, 1)
+
+
+def test_findings_by_severity_keep_one_key_order_whatever_the_input_order() -> None:
+    paths = build_pathways(read_extract(raw(*OPEN_D11)).events).pathways
+    for counts in ({"error": 1, "warning": 2, "info": 3}, {"warning": 2, "info": 3, "error": 1}):
+        meta = compute_indicators(paths, findings=counts).metadata
+        assert list(meta.findings_by_severity) == ["info", "warning", "error"]
