@@ -147,11 +147,15 @@ def test_format_junit_parses(tmp_path: Path) -> None:
 )
 def test_report_file_holds_every_finding_with_ids(tmp_path: Path, fmt: str, name: str) -> None:
     extract = write(tmp_path, *CLEAN_ROWS, *ERROR_ROWS, *WARNING_ROWS)
+    masked = tmp_path / f"masked-{name}"
+    code, out = invoke(extract, "--report", masked, "--format", fmt)
+    assert code == 1
+    text = masked.read_bytes()
+    assert b"p2|" not in text and b"p3|" not in text  # masked by default
     report = tmp_path / name
-    code, out = invoke(extract, "--report", report, "--format", fmt)
+    code, out = invoke(extract, "--report", report, "--format", fmt, "--show-ids")
     assert code == 1
     assert "Findings by rule" in out  # the terminal shows the summary
-    assert "p2" not in out
     if fmt == "csv":
         table = pl.read_csv(report)
         assert tuple(table.columns) == FINDINGS_FILE_COLUMNS

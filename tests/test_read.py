@@ -218,26 +218,67 @@ def test_text_that_is_neither_utf8_nor_cp1252(tmp_path: Path) -> None:
         read_extract(path)
 
 
-def test_csv_line_with_too_many_fields_is_named(tmp_path: Path) -> None:
+def test_csv_lines_with_too_many_or_too_few_fields_are_findings(tmp_path: Path) -> None:
+    # a long line (5 fields), a short one (2 fields): each a finding naming its line, the row
+    # excluded (its values cannot be trusted to sit in their columns), the rest read
     path = write_csv(
         tmp_path / "extract.csv",
-        "NPRId;institusjonId;dato;kode\np1;1;02.01.2024;D11A\np1;1;03.01.2024;D11M;oops\n",
-    )
-    with pytest.raises(ExtractError, match=r"extract\.csv line 3: 5 fields, but the header has 4"):
-        read_extract(path)
-
-
-def test_csv_line_with_too_few_fields_is_read_with_empty_values(tmp_path: Path) -> None:
-    path = write_csv(
-        tmp_path / "extract.csv", "NPRId;institusjonId;dato;kode\np1;1;02.01.2024;D11A\np1;1\n"
+        "NPRId;institusjonId;dato;kode\np1;1;02.01.2024;D11A\np1;1;03.01.2024;D11M;oops\n"
+        "p1;1\np1;1;04.01.2024;D11C\n",
     )
     ex = read_extract(path)
-    assert ex.info.rows_read == 2 and ex.events.height == 1
-    assert ex.excluded["reason"].to_list() == ["missing_event_date"]
-    assert [(r["source_row"], r["column"]) for r in ex.findings.iter_rows(named=True)] == [
-        (3, "dato"),
-        (3, "kode"),
+    assert ex.info.rows_read == 4 and ex.events["source_row"].to_list() == [2]
+    assert ex.excluded.select("source_row", pl.col("reason").cast(pl.String)).rows() == [
+        (3, "wrong_field_count"),
+        (4, "wrong_field_count"),
+        (5, "invalid_code"),
     ]
+    ragged = ex.findings.filter(rule_id="wrong_field_count")
+    assert ragged["source_row"].to_list() == [3, 4]
+    assert "row 3: 5 fields, but the header has 4" in ragged["message"][0]
+    assert "row 4: 2 fields, but the header has 4" in ragged["message"][1]
+
+
+def test_csv_blank_lines_are_ignored_without_findings(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "extract.csv",
+        "NPRId;institusjonId;dato;kode\np1;1;02.01.2024;D11A\n\np1;1;09.01.2024;D11M\n\n",
+    )
+    ex = read_extract(path)
+    assert ex.findings.height == 0
+    assert ex.events["source_row"].to_list() == [2, 4]  # line numbers as the editor counts
+    assert (ex.info.rows_excluded or {})["blank_line"] == 2
+    assert "blank_line 2" in ex.info.conservation()
+
+
+def test_csv_stray_quote_names_line_and_column_without_the_data(tmp_path: Path) -> None:
+    path = write_csv(
+        tmp_path / "extract.csv",
+        'NPRId;institusjonId;dato;kode\np1;1;02.01.2024;D11A\nSECRET42;"1;03.01.2024;D11M\n'
+        "p2;1;04.01.2024;D11A\n",
+    )
+    with pytest.raises(ExtractError) as caught:
+        read_extract(path)
+    message = str(caught.value)
+    assert "line 3, column 'institusjonId'" in message and "quote" in message
+    assert "SECRET42" not in message and "03.01.2024" not in message
+
+
+def test_utf16_csv_with_a_byte_order_mark_is_read(tmp_path: Path) -> None:
+    path = tmp_path / "unicode.csv"
+    text = "NPRId;institusjonId;dato;kode\r\nø1;1;02.01.2024;D11A\r\n"
+    path.write_bytes(text.encode("utf-16"))  # with a BOM, as spreadsheets save "Unicode text"
+    ex = read_extract(path)
+    assert ex.info.encodings == {str(path): "utf-16"}
+    assert ex.events["patient_id"].to_list() == ["ø1"] and ex.findings.height == 0
+
+
+def test_long_values_are_cut_in_messages(tmp_path: Path) -> None:
+    raw = pl.DataFrame(
+        {"NPRId": ["p1"], "institusjonId": ["1"], "dato": ["x" * 5000], "kode": ["D11A"]}
+    )
+    message = read_extract(raw).findings["message"][0]
+    assert len(message) < 300 and "xxx..." in message
 
 
 def test_missing_required_column_names_aliases_tried(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 from typing import Any
@@ -38,10 +39,15 @@ from pakkeforlop.validate import (
 D = dt.date.fromisoformat
 
 
-def run(fx: RuleFixture, df: pl.DataFrame) -> ValidationReport:
+def run(fx: RuleFixture, df: pl.DataFrame | str) -> ValidationReport:
     opts: dict[str, Any] = dict(fx.options)
     if "as_of" in opts:
         opts["as_of"] = D(opts["as_of"])
+    if isinstance(df, str):  # the text of a CSV file
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "extract.csv"
+            path.write_text(df, encoding="utf-8")
+            return validate(path, **opts)
     return validate(df, **opts)
 
 
@@ -394,10 +400,15 @@ def test_write_report_round_trips(tmp_path: Path, suffix: str, fmt: str | None) 
     path = write_report(report, tmp_path / f"findings{suffix}", fmt=fmt)
     kind = report_format(path, fmt)
     n = report.findings.height
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # no temporary file left
+    # patient ids are masked unless asked for
+    assert "p1|" not in path.read_text(encoding="utf-8", errors="replace")
+    shown = write_report(report, tmp_path / f"shown{suffix}", fmt=fmt, show_ids=True)
     if kind == "csv":
         back = pl.read_csv(path)
         assert back.height == n and tuple(back.columns) == FINDINGS_FILE_COLUMNS
-        assert "p1" in back["patient_id"].to_list()
+        assert set(back["patient_id"].to_list()) == {"***"}
+        assert "p1" in pl.read_csv(shown)["patient_id"].to_list()
     elif kind == "parquet":
         assert pl.read_parquet(path).height == n
     elif kind == "json":

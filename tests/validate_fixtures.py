@@ -50,8 +50,9 @@ CLEAN_STEPS = (
 class RuleFixture:
     """A triggering extract, its near miss, and the options both run with."""
 
-    trigger: pl.DataFrame
-    near_miss: pl.DataFrame
+    trigger: pl.DataFrame | str
+    near_miss: pl.DataFrame | str
+    """A raw extract, or the text of a CSV file (for rules about the file's lines)."""
     options: dict[str, Any] = field(default_factory=dict)
 
 
@@ -81,8 +82,18 @@ def _monthly(counts: tuple[int, ...]) -> pl.DataFrame:
 
 CLEAN = raw(*pathway(steps=CLEAN_STEPS))
 
+#: The CSV text of the clean pathway (semicolon-separated, with the register's column names).
+CLEAN_CSV = "NPRId;institusjonId;dato;kode\n" + "".join(
+    f"p1;u1;{date};D11{code}\n" for date, code in CLEAN_STEPS
+)
+
 FIXTURES: dict[str, RuleFixture] = {
     # --- reader ---
+    "wrong_field_count": RuleFixture(
+        # an evaluation line with a fifth field (a ';' inside a value, say)
+        trigger=CLEAN_CSV + "p1;u1;2023-02-16;D11E;x\n",
+        near_miss=CLEAN_CSV + 'p1;u1;2023-02-16;"D11E"\n',
+    ),
     "missing_value": RuleFixture(
         trigger=raw(*pathway(steps=CLEAN_STEPS), (None, "u1", "2023-02-16", "D11E")),
         near_miss=raw(*pathway(steps=CLEAN_STEPS), ("p1", "u1", "2023-02-16", "D11E")),

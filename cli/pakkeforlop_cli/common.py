@@ -5,18 +5,21 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
+import click
 import polars as pl
 import typer
 from rich.console import Console
 from rich.markup import escape
 
 from pakkeforlop.errors import ConfigurationError, PakkeforlopError
+from pakkeforlop.files import atomic_output
 from pakkeforlop.partition import MAX_PARTITIONS, MAX_ROWS_IN_ONE_PIECE, ROWS_PER_PARTITION
 from pakkeforlop.periods import parse_date_or_period
 from pakkeforlop.pipeline import Partitions
@@ -26,6 +29,13 @@ R = TypeVar("R")
 
 #: Exit code for unreadable input or wrong arguments (documented in README and --help).
 EXIT_USAGE = 2
+#: Exit code for a bug in pakkeforlop itself (the traceback with --debug or PAKKEFORLOP_DEBUG=1).
+EXIT_INTERNAL = 3
+#: Exit code after Ctrl-C or SIGTERM (128 + SIGINT, as shells report it).
+EXIT_INTERRUPTED = 130
+
+#: Set by ``--debug`` (or the environment variable ``PAKKEFORLOP_DEBUG=1``): show tracebacks.
+DEBUG_ENV = "PAKKEFORLOP_DEBUG"
 
 # Options every command that reads an extract shares (one definition, one help text).
 ColumnsOption = Annotated[
@@ -97,16 +107,67 @@ err_console = Console(stderr=True, highlight=False)
 out_console = Console(highlight=False)
 
 
+def debugging() -> bool:
+    """Whether tracebacks are wanted (``--debug`` or ``PAKKEFORLOP_DEBUG=1``)."""
+    return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")
+
+
+def _error_line(message: str) -> None:
+    # one line, whatever the message holds (a value quoted from a file may hold a newline)
+    text = " ".join(message.split())
+    err_console.print(f"[bold red]error:[/] {escape(text)}", soft_wrap=True)
+
+
+def _quiet_stdout() -> None:
+    """After a broken pipe: send what is left of standard output nowhere (no error at exit)."""
+    with contextlib.suppress(OSError, ValueError):
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+
+
+def _os_error_line(exc: OSError) -> str:
+    where = f"{exc.filename}: " if exc.filename else ""
+    return f"{where}{(exc.strerror or str(exc)).lower()}"
+
+
 def guarded(func: Callable[P, R]) -> Callable[P, R]:
-    """Run a command body; a user mistake becomes one line on stderr and exit code 2."""
+    """Run a command body so that every failure ends in one clear line and a documented code.
+
+    * a user mistake (:class:`~pakkeforlop.errors.PakkeforlopError`, an unreadable file):
+      one line on stderr, exit code 2;
+    * Ctrl-C or SIGTERM: ``interrupted``, exit code 130 (outputs are written atomically, so no
+      partial file is left);
+    * a closed pipe (``| head``): exit 0, quietly;
+    * anything else is a bug: one line saying so, exit code 3; the traceback with ``--debug``.
+    """
 
     @functools.wraps(func)
     def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
         try:
             return func(*args, **kwargs)
+        except (typer.Exit, typer.Abort, click.exceptions.ClickException):
+            raise
         except PakkeforlopError as exc:
-            err_console.print(f"[bold red]error:[/] {escape(str(exc))}", soft_wrap=True)
+            _error_line(str(exc))
             raise typer.Exit(EXIT_USAGE) from None
+        except KeyboardInterrupt:
+            err_console.print("interrupted")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except BrokenPipeError:
+            _quiet_stdout()
+            raise typer.Exit(0) from None
+        except OSError as exc:
+            _error_line(_os_error_line(exc))
+            raise typer.Exit(EXIT_USAGE) from None
+        except Exception as exc:
+            if debugging():
+                raise
+            first = (str(exc).strip().splitlines() or [""])[0][:200]
+            _error_line(
+                f"internal error ({type(exc).__name__}: {first}); this is a bug in pakkeforlop,"
+                f" please report it; --debug (or {DEBUG_ENV}=1) shows the traceback"
+            )
+            raise typer.Exit(EXIT_INTERNAL) from None
 
     return wrapper
 
@@ -118,8 +179,14 @@ def fail(message: str) -> typer.Exit:
 
 
 def write_table(df: pl.DataFrame, path: Path, fmt: str | None = None) -> None:
-    """Write a table as CSV, Parquet, JSON (records) or XLSX, by ``fmt`` or the file suffix."""
+    """Write a table as CSV, Parquet, JSON (records) or XLSX, by ``fmt`` or the file suffix.
+
+    Atomically (:func:`pakkeforlop.files.atomic_output`); xlsx with a fixed creation date, so two
+    runs write the same bytes.
+    """
     kind = (fmt or path.suffix.lstrip(".") or "csv").lower()
+    if kind not in ("csv", "parquet", "json", "xlsx"):
+        raise fail(f"unknown output format {kind!r}; expected csv, parquet, json or xlsx")
     if kind in ("csv", "xlsx"):
         # flat formats: list columns (evaluation dates, findings) become ';'-joined text
         df = df.with_columns(
@@ -127,16 +194,27 @@ def write_table(df: pl.DataFrame, path: Path, fmt: str | None = None) -> None:
             for name, dtype in df.schema.items()
             if isinstance(dtype, pl.List)
         )
-    if kind == "csv":
-        df.write_csv(path)
-    elif kind == "parquet":
-        df.write_parquet(path)
-    elif kind == "json":
-        df.write_json(path)
-    elif kind == "xlsx":
-        df.write_excel(path)
-    else:
-        raise fail(f"unknown output format {kind!r}; expected csv, parquet, json or xlsx")
+    with atomic_output(path) as temp:
+        if kind == "csv":
+            df.write_csv(temp)
+        elif kind == "parquet":
+            df.write_parquet(temp)
+        elif kind == "json":
+            df.write_json(temp)
+        else:
+            _write_xlsx(df, temp)
+
+
+#: The creation date written into workbooks: fixed, so that outputs are reproducible.
+_WORKBOOK_DATE = dt.datetime(2019, 1, 1)
+
+
+def _write_xlsx(df: pl.DataFrame, path: Path) -> None:
+    import xlsxwriter  # type: ignore[import-untyped]  # noqa: PLC0415 - the xlsx extra
+
+    with xlsxwriter.Workbook(str(path)) as workbook:
+        workbook.set_properties({"created": _WORKBOOK_DATE})
+        df.write_excel(workbook)
 
 
 def stdout_is_terminal() -> bool:

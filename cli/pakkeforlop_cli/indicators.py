@@ -13,6 +13,7 @@ from rich.table import Table
 
 from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
 from pakkeforlop.errors import checked
+from pakkeforlop.files import write_atomic
 from pakkeforlop.indicators import (
     IndicatorSettings,
     IndicatorTable,
@@ -233,17 +234,15 @@ def _write(table: IndicatorTable, output: Path, fmt: str | None) -> None:
     meta = table.metadata.model_dump_json(indent=1)
     try:
         if kind == "parquet":
-            table.write_parquet(output, metadata={"pakkeforlop": meta})
+            write_atomic(output, lambda p: table.write_parquet(p, metadata={"pakkeforlop": meta}))
         else:
             write_table(table, output, kind)
             sidecar = output.with_name(output.name + ".metadata.json")
-            sidecar.write_text(meta + "\n", encoding="utf-8")
+            write_atomic(sidecar, lambda p: p.write_text(meta + "\n", encoding="utf-8"))
     except ModuleNotFoundError as exc:
         package = exc.name or ("xlsxwriter" if kind == "xlsx" else "a missing")
         hint = f"pip install 'pakkeforlop[{kind}]'"
         raise fail(f"{kind} output needs the {package} package ({hint})") from None
-    except OSError as exc:
-        raise fail(f"cannot write {output}: {exc.strerror or exc}") from None
 
 
 @guarded

@@ -224,7 +224,8 @@ def validate_command(
         bool,
         typer.Option(
             "--show-ids",
-            help="Show patient ids and pathway keys on the terminal (hidden by default).",
+            help="Show patient ids and pathway keys, on the terminal and in --report FILE"
+            " (masked as *** by default; only inside a secure environment).",
         ),
     ] = False,
     partitions: PartitionsOption = None,
@@ -245,8 +246,8 @@ def validate_command(
     validate rules (open too long, units that never register plans or
     evaluations, sudden monthly drops). Explain one with --explain RULE.
 
-    The terminal shows a summary by rule without patient ids (--show-ids shows
-    them); --report FILE writes the full findings file, ids included.
+    The terminal shows a summary by rule; --report FILE writes the full findings
+    file. Patient ids are masked (***) in both unless --show-ids is given.
 
     JUnit (--format junit): one test suite per stage, one test case per rule;
     a rule with findings at or above --fail-on fails and lists up to 100.
@@ -294,7 +295,7 @@ def validate_command(
     )
     if report is not None:
         kind = None if fmt is ValidateFormat.table else fmt.value
-        write_report(result, report, fmt=kind)
+        write_report(result, report, fmt=kind, show_ids=show_ids)
         _summary_table(result, show_ids=show_ids)
         out_console.print(f"Findings file: {report}", soft_wrap=True)
     elif fmt is ValidateFormat.json:

@@ -3,7 +3,8 @@
 Data problems inside an extract are *findings* (see :mod:`pakkeforlop.findings`), never exceptions.
 Exceptions are for whole-input problems the user must fix before anything can run: a missing
 file, an unreadable file, a required column that is not there, a malformed mapping or catalogue
-extension. The CLI prints the message as one line and exits with code 2.
+extension, an output that cannot be written. The CLI prints the message as one line and exits
+with code 2.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ __all__ = [
     "ConfigurationError",
     "ExtractError",
     "MappingError",
+    "OutputError",
     "PakkeforlopError",
     "checked",
 ]
@@ -42,6 +44,10 @@ class CatalogueError(PakkeforlopError):
 
 class ConfigurationError(PakkeforlopError):
     """An option or configuration file (pathway times, indicator selection ...) is invalid."""
+
+
+class OutputError(PakkeforlopError):
+    """An output file cannot be written (missing folder, no permission, disk full)."""
 
 
 def checked(model: type[M], **values: Any) -> M:

@@ -54,8 +54,10 @@ SEVERITY: Final = pl.Enum(["info", "warning", "error"])
 #: "Which rows feed the timeline"). A row that fails several tests is counted once, under the
 #: first reason in this order; each failed test is also a finding of the same name (the
 #: ``missing_*`` reasons are findings ``missing_value``; a missing or unexpected outcome counts
-#: as ``invalid_code``).
+#: as ``invalid_code``), except ``blank_line``: an empty CSV line, ignored without a finding.
 EXCLUSION_REASONS: Final = (
+    "blank_line",
+    "wrong_field_count",
     "missing_patient_id",
     "missing_institution_id",
     "missing_event_date",

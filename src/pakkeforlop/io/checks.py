@@ -61,6 +61,8 @@ class CheckContext:
     codes: CodeSets
     as_of: dt.date | None
     today: dt.date
+    header_fields: int = 0
+    """Columns in the source's header (CSV: the number of fields every line should have)."""
 
     def col(self, canonical: str) -> str:
         """The source column name shown to the user (the canonical name if absent)."""
@@ -95,8 +97,18 @@ def _msg(*parts: str | pl.Expr) -> pl.Expr:
     return pl.concat_str([p if isinstance(p, pl.Expr) else pl.lit(p) for p in parts])
 
 
+#: Longest value quoted in a message; longer ones are cut (a 50 MB field must not be echoed).
+_QUOTE_CHARS: Final = 60
+
+
 def _quoted(value: pl.Expr) -> pl.Expr:
-    return _msg("'", value.cast(pl.String).fill_null(""), "'")
+    text = value.cast(pl.String).fill_null("")
+    cut = (
+        pl.when(text.str.len_chars() > _QUOTE_CHARS)
+        .then(pl.concat_str(text.str.slice(0, _QUOTE_CHARS), pl.lit("...")))
+        .otherwise(text)
+    )
+    return _msg("'", cut, "'")
 
 
 def _where(column: str | None) -> pl.Expr:
@@ -182,6 +194,27 @@ def _edition(ctx: CheckContext) -> str:
 
 
 # --- the checks -----------------------------------------------------------------------------------
+
+
+def wrong_field_count(ctx: CheckContext) -> list[ReadCheck]:
+    """``wrong_field_count``: a CSV line with more or fewer fields than the header."""
+    n = ctx.header_fields
+    fields = pl.col("__fields")
+    return [
+        ReadCheck(
+            "wrong_field_count",
+            fields.is_not_null() & (fields != n),
+            _msg(
+                _where(None),
+                fields.cast(pl.String),
+                f" fields, but the header has {n}; expected {n} fields on every line (check the"
+                " separator and quoting); the row is excluded",
+            ),
+            None,
+            fields.cast(pl.String),
+            excludes="wrong_field_count",
+        )
+    ]
 
 
 def missing_ids(ctx: CheckContext) -> list[ReadCheck]:
@@ -580,6 +613,9 @@ def bad_optional_value(ctx: CheckContext) -> list[ReadCheck]:
 #: Every read check, in the order findings are listed; a row excluded by several is counted
 #: under the first (the order of :data:`~pakkeforlop.schema.EXCLUSION_REASONS`).
 READ_CHECKS: Final[dict[str, CheckBuilder]] = {
+    "wrong_field_count": CheckBuilder(
+        "a CSV line with more or fewer fields than the header", wrong_field_count
+    ),
     "missing_ids": CheckBuilder("no patient or institution id", missing_ids),
     "missing_date": CheckBuilder("no event date", missing_date),
     "missing_code": CheckBuilder("neither a combined code nor an event", missing_code),
@@ -622,12 +658,13 @@ def exclusion(checks: list[ReadCheck]) -> pl.Expr:
     domain/extract-and-timeline.md §1, "Which rows feed the timeline": the same flags that raise
     the findings decide the exclusion, so every excluded row has an error finding naming why.
     """
+    blank = pl.when(pl.col("__blank")).then(pl.lit("blank_line", dtype=EXCLUSION_REASON))
     reasons = [
         pl.when(c.flag.fill_null(value=False)).then(pl.lit(c.excludes, dtype=EXCLUSION_REASON))
         for c in checks
         if c.excludes is not None
     ]
-    return pl.coalesce(reasons) if reasons else pl.lit(None, dtype=EXCLUSION_REASON)
+    return pl.coalesce([blank, *reasons])
 
 
 def read_findings(staged: pl.LazyFrame, checks: list[ReadCheck]) -> pl.LazyFrame:
@@ -643,7 +680,8 @@ def read_findings(staged: pl.LazyFrame, checks: list[ReadCheck]) -> pl.LazyFrame
         [pl.when(f).then(pl.lit(i, dtype=pl.UInt16)) for i, f in enumerate(flags)]
     ).list.drop_nulls()
     exploded = (
-        staged.filter(pl.any_horizontal(flags))
+        # a blank line is ignored (excluded as blank_line), without a finding
+        staged.filter(~pl.col("__blank") & pl.any_horizontal(flags))
         .with_columns(which.alias("__check"))
         .explode("__check")
     )

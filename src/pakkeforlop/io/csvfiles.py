@@ -1,4 +1,4 @@
-"""CSV dialects found in the wild: encoding and separator detection, Windows-1252 transcoding.
+"""CSV dialects found in the wild: encoding and separator detection, transcoding, line checks.
 
 Register and hospital extracts arrive as UTF-8 (with or without a byte-order mark) or Windows-1252
 text, separated by ``;`` (the Norwegian spreadsheet default), ``,`` or a tab
@@ -19,6 +19,8 @@ import tempfile
 from pathlib import Path
 from typing import Final, Literal
 
+import polars as pl
+
 from pakkeforlop.errors import ExtractError
 
 __all__ = [
@@ -28,11 +30,23 @@ __all__ = [
     "detect_encoding",
     "detect_separator",
     "first_ragged_line",
+    "first_stray_quote",
     "header_line",
+    "line_fields",
     "transcode",
 ]
 
-Encoding = Literal["utf-8", "windows-1252"]
+Encoding = Literal["utf-8", "windows-1252", "utf-16"]
+
+#: Python's codec for each encoding read.
+_CODECS: Final[dict[str, str]] = {
+    "utf-8": "utf-8-sig",
+    "windows-1252": "cp1252",
+    "utf-16": "utf-16",
+}
+
+#: A byte that never occurs in register text: splitting on it reads whole lines.
+_NO_SEPARATOR: Final = "\x1f"
 
 #: Bytes read per step when scanning or transcoding a file.
 CHUNK: Final = 1 << 20
@@ -41,9 +55,10 @@ _SEPARATORS: Final = (";", ",", "\t")
 
 
 def detect_encoding(path: Path, label: str) -> Encoding:
-    """Decide whether a text file is UTF-8 or Windows-1252, reading it once in chunks.
+    """Decide whether a text file is UTF-8, Windows-1252 or UTF-16, reading it once in chunks.
 
-    A file that decodes as UTF-8 from start to end (a byte-order mark is allowed) is UTF-8;
+    A file that starts with a UTF-16 byte-order mark is UTF-16 (spreadsheets save "Unicode text"
+    so); a file that decodes as UTF-8 from start to end (a byte-order mark is allowed) is UTF-8;
     otherwise it must decode as Windows-1252.
 
     Args:
@@ -51,17 +66,21 @@ def detect_encoding(path: Path, label: str) -> Encoding:
         label: The file name used in error messages.
 
     Returns:
-        ``"utf-8"`` or ``"windows-1252"``.
+        ``"utf-8"``, ``"windows-1252"`` or ``"utf-16"``.
 
     Raises:
         ExtractError: If the file is empty, holds NUL bytes (binary, not text), or is neither
-            UTF-8 nor Windows-1252.
+            UTF-8, UTF-16 with a byte-order mark, nor Windows-1252.
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
     size = 0
     utf8 = True
     try:
         with path.open("rb") as fh:
+            if fh.read(2) in (codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+                _check_utf16(path, label)
+                return "utf-16"
+            fh.seek(0)
             while chunk := fh.read(CHUNK):
                 _check_text(chunk, label)
                 size += len(chunk)
@@ -85,6 +104,19 @@ def detect_encoding(path: Path, label: str) -> Encoding:
         msg = f"{label}: cannot be read: {exc.strerror or exc}"
         raise ExtractError(msg) from None
     return "windows-1252"
+
+
+def _check_utf16(path: Path, label: str) -> None:
+    try:
+        with path.open("r", encoding="utf-16") as fh:
+            while fh.read(CHUNK):
+                pass
+    except UnicodeDecodeError as exc:
+        msg = (
+            f"{label}: starts as UTF-16 text but byte {exc.start} does not decode as UTF-16;"
+            " save the file as UTF-8"
+        )
+        raise ExtractError(msg) from None
 
 
 def _check_text(chunk: bytes, label: str) -> None:
@@ -112,8 +144,8 @@ def _check_cp1252(path: Path, label: str) -> None:
 
 def header_line(path: Path, encoding: Encoding) -> str:
     """The first line of a text file, decoded (without a byte-order mark or line end)."""
-    with path.open("r", encoding="utf-8-sig" if encoding == "utf-8" else "cp1252") as fh:
-        return fh.readline().rstrip("\r\n")
+    with path.open("r", encoding=_CODECS[encoding]) as fh:
+        return fh.readline().rstrip("\r\n").lstrip("\ufeff")
 
 
 def detect_separator(header: str) -> str:
@@ -141,10 +173,10 @@ def detect_separator(header: str) -> str:
     return best if counts[best] else ","
 
 
-def transcode(path: Path, dest: Path) -> None:
-    """Copy a Windows-1252 file to ``dest`` as UTF-8 in one streaming pass."""
+def transcode(path: Path, dest: Path, encoding: Encoding = "windows-1252") -> None:
+    """Copy a Windows-1252 or UTF-16 file to ``dest`` as UTF-8 in one streaming pass."""
     with (
-        path.open("r", encoding="cp1252", newline="") as src,
+        path.open("r", encoding=_CODECS[encoding], newline="") as src,
         dest.open("w", encoding="utf-8", newline="") as out,
     ):
         shutil.copyfileobj(src, out, CHUNK)
@@ -168,6 +200,66 @@ def first_ragged_line(path: Path, separator: str) -> tuple[int, int, int] | None
         for row in reader:
             if len(row) > len(header):
                 return reader.line_num, len(row), len(header)
+    return None
+
+
+def line_fields(path: Path, separator: str) -> pl.LazyFrame:
+    """Per line of a UTF-8 CSV file: its number, whether it is blank, and its number of fields.
+
+    One lazy scan of the lines as text (``__line_no`` from 1, the header included). Separators in
+    double quotes do not count; a line with an odd number of quotes (a quoted field running on,
+    or a stray quote) gets no count (``__fields`` null): the parser decides about it.
+
+    Args:
+        path: The file (after any transcoding).
+        separator: Its field separator.
+
+    Returns:
+        ``__line_no`` (UInt32), ``__blank`` (Boolean), ``__fields`` (UInt32, null when unknown).
+    """
+    lines = pl.scan_csv(
+        path,
+        has_header=False,
+        separator=_NO_SEPARATOR,
+        quote_char=None,
+        new_columns=["__text"],
+        infer_schema=False,
+        row_index_name="__line_no",
+        row_index_offset=1,
+        truncate_ragged_lines=True,
+    )
+    text = pl.col("__text").fill_null("")
+    unquoted = text.str.replace_all('"[^"]*"', "")
+    balanced = text.str.count_matches('"', literal=True) % 2 == 0
+    fields = unquoted.str.count_matches(separator, literal=True) + 1
+    return lines.select(
+        "__line_no",
+        (text.str.strip_chars().str.len_bytes() == 0).alias("__blank"),
+        pl.when(balanced).then(fields).cast(pl.UInt32).alias("__fields"),
+    )
+
+
+def first_stray_quote(path: Path, separator: str, header: list[str]) -> tuple[int, str] | None:
+    """The first line with an unbalanced double quote, and the column it opens in.
+
+    Only called once reading has failed. Nothing of the line's content is returned (it may hold
+    patient data).
+
+    Args:
+        path: A UTF-8 CSV file.
+        separator: Its field separator.
+        header: The column names.
+
+    Returns:
+        ``(line number, column name)``, or ``None``.
+    """
+    with path.open("r", encoding="utf-8-sig", newline="") as fh:
+        for number, line in enumerate(fh, start=1):
+            if line.count('"') % 2:
+                before = line[: line.index('"')]
+                index = before.count(separator)
+                name = header[index] if index < len(header) else f"field {index + 1}"
+                return number, name
     return None
 
 

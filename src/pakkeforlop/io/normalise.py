@@ -383,12 +383,19 @@ def normalise(
     null_text = pl.lit(None, dtype=pl.String)
     null_id = pl.lit(None, dtype=_ID)
 
+    names = schema.names()
+    # CSV sources carry each line's blankness and field count (pakkeforlop.io.csvfiles)
+    blank = pl.col("__blank").fill_null(value=False) if "__blank" in names else pl.lit(value=False)
+    fields = pl.col("__fields") if "__fields" in names else pl.lit(None, dtype=pl.UInt32)
     base = opened.frame.select(
         pl.lit(opened.label, dtype=pl.String).alias("source_file"),
         pl.col(ROW).cast(pl.UInt64).alias("source_row"),
         (pl.col(ROW).cast(pl.UInt64) + order_base).alias("__order"),
+        blank.alias("__blank"),
+        fields.alias("__fields"),
         *(pl.col(s).alias(f"__raw_{c}") for c, s in resolved.items()),
     )
+    header_fields = len([n for n in names if not n.startswith("__")])
 
     # Stage 0: what several later expressions read is staged as a column once: the trimmed text
     # of the text columns and of columns parsed in several steps, and the direct look-up of coded
@@ -467,7 +474,8 @@ def normalise(
     else:
         staged = staged.with_columns(null_text.alias("__code"), null_id.alias("__code_id"))
     staged = _derive(staged, codes)
-    checks = read_checks(CheckContext(opened.label, resolved, dtypes, codes, as_of, today))
+    context = CheckContext(opened.label, resolved, dtypes, codes, as_of, today, header_fields)
+    checks = read_checks(context)
     events = staged.select(
         *CANONICAL_SCHEMA.names(),
         "__order",

@@ -22,7 +22,9 @@ from pakkeforlop.io.csvfiles import (
     detect_encoding,
     detect_separator,
     first_ragged_line,
+    first_stray_quote,
     header_line,
+    line_fields,
     transcode,
 )
 
@@ -158,9 +160,9 @@ def _open_csv(label: str, path: Path, temp: TempDir) -> Opened:
         raise ExtractError(msg)
     separator = "\t" if path.suffix.lower() == ".tsv" else detect_separator(header)
     read_from = path
-    if encoding == "windows-1252":
+    if encoding != "utf-8":
         read_from = temp.new_file(path.stem + ".csv")
-        transcode(path, read_from)
+        transcode(path, read_from, encoding)
     try:
         frame = pl.scan_csv(
             read_from,
@@ -169,11 +171,16 @@ def _open_csv(label: str, path: Path, temp: TempDir) -> Opened:
             row_index_name=ROW,
             # The header is line 1, so the first data row is line 2 in the user's editor.
             row_index_offset=2,
+            # a line with too many fields is a finding (wrong_field_count), not a hard stop
+            truncate_ragged_lines=True,
         )
         frame.collect_schema()
     except (pl.exceptions.PolarsError, OSError) as exc:
         msg = f"{label}: cannot be read as CSV: {_reason(exc)}"
         raise ExtractError(msg) from None
+    # blank lines and the number of fields of each line, joined by line number
+    lines = line_fields(read_from, separator).filter(pl.col("__line_no") > 1)
+    frame = frame.join(lines, left_on=ROW, right_on="__line_no", how="left", maintain_order="left")
     return Opened(
         label=label,
         format="csv",
@@ -208,6 +215,14 @@ def explain_failure(opened: list[Opened], exc: BaseException) -> str:
     """
     for src in opened:
         if src.format == "csv" and src.read_from is not None and src.separator is not None:
+            names = [n for n in src.frame.collect_schema().names() if not n.startswith("__")]
+            stray = first_stray_quote(src.read_from, src.separator, names)
+            if stray is not None:
+                line, column = stray
+                return (
+                    f"{src.label} line {line}, column '{column}': a double quote (\") that is"
+                    " not closed on its line; expected quotes in pairs around a whole field"
+                )
             ragged = first_ragged_line(src.read_from, src.separator)
             if ragged is not None:
                 line, found, expected = ragged
@@ -215,10 +230,28 @@ def explain_failure(opened: list[Opened], exc: BaseException) -> str:
                     f"{src.label} line {line}: {found} fields, but the header has {expected};"
                     " expected the same number on every line (check the separator and quoting)"
                 )
+    for src in opened:
+        if src.format in ("parquet", "ipc") and src.read_from is not None:
+            broken = _read_failure(src)
+            if broken is not None:
+                return f"{src.label}: cannot be read: {broken}"
     files = ", ".join(s.label for s in opened)
     return f"{files}: cannot be read: {_reason(exc)}"
 
 
+def _read_failure(src: Opened) -> str | None:
+    """Why one Parquet or Arrow file fails to read in full (``None`` if it reads)."""
+    try:
+        src.frame.collect()
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        return _reason(exc)
+    return None
+
+
 def _reason(exc: BaseException) -> str:
+    """Polars' or the system's reason, first line, cut (it must not echo a file's content)."""
     text = str(exc).strip().splitlines()
-    return text[0] if text else type(exc).__name__
+    first = text[0] if text else type(exc).__name__
+    if "could not parse" in first:
+        return "a value could not be parsed (check the quoting and the separator)"
+    return first if len(first) <= 160 else first[:157] + "..."

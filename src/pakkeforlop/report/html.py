@@ -22,7 +22,7 @@ import jinja2
 import polars as pl
 
 from pakkeforlop.codes import load_catalogue
-from pakkeforlop.errors import ConfigurationError
+from pakkeforlop.files import atomic_output, check_writable
 from pakkeforlop.indicators import definition, indicator_catalogue
 from pakkeforlop.plot import Lang, funnel, funnel_data, goal_title, indicator_title, trend
 from pakkeforlop.report.build import FUNNEL_DIMENSION, Report
@@ -488,11 +488,10 @@ def write_html(report: Report, path: str | Path) -> Path:
         The path written.
 
     Raises:
-        ConfigurationError: If the folder does not exist.
+        OutputError: If the file cannot be written (nothing is left under its name).
     """
-    target = Path(path)
-    if not target.parent.exists():
-        msg = f"cannot write the report to {target}: folder {target.parent} does not exist"
-        raise ConfigurationError(msg)
-    target.write_text(render_html(report), encoding="utf-8")
+    target = check_writable(path)
+    page = render_html(report)
+    with atomic_output(target) as temp:
+        temp.write_text(page, encoding="utf-8")
     return target

@@ -27,13 +27,14 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, BinaryIO, Final, Literal, NamedTuple, cast
+from typing import Any, Final, Literal, NamedTuple, cast
 
 import numpy as np
 import polars as pl
 import pyarrow.parquet as pq  # type: ignore[import-untyped]
 
 from pakkeforlop.errors import ConfigurationError
+from pakkeforlop.files import atomic_output
 from pakkeforlop.io.columns import NPR_NAMES
 from pakkeforlop.synth.frame import (
     BAD_DATE_PATTERNS,
@@ -338,8 +339,8 @@ def _wire(
     return out.rename(NPR_NAMES, strict=False) if npr else out
 
 
-def _open_or_none(path: Path | None) -> contextlib.AbstractContextManager[BinaryIO | None]:
-    return path.open("wb") if path is not None else contextlib.nullcontext()
+def _atomic_or_none(path: Path | None) -> contextlib.AbstractContextManager[Path | None]:
+    return atomic_output(path) if path is not None else contextlib.nullcontext()
 
 
 def _parquet_writer(sink: object, schema: object) -> pq.ParquetWriter:
@@ -448,7 +449,14 @@ def write_synthetic(
         # a ground truth from an earlier run must not sit next to a file it does not describe
         errors_path_for(out).unlink(missing_ok=True)
     n_errors = 0
-    with out.open("wb") as handle, _open_or_none(errors_path) as listing:
+    # every file is written beside its target and renamed when complete (pakkeforlop.files)
+    with (
+        atomic_output(out) as out_temp,
+        _atomic_or_none(errors_path) as errors_temp,
+        _atomic_or_none(Path(truth_path) if truth_path is not None else None) as truth_temp,
+        out_temp.open("wb") as handle,
+        errors_temp.open("wb") if errors_temp is not None else contextlib.nullcontext() as listing,
+    ):
         if listing is not None:
             listing.write(b"source_row,rule_id,note\n")
         try:
@@ -476,7 +484,7 @@ def write_synthetic(
                     t_table = part.truth.to_arrow()
                     if truth_writer is None:
                         truth_writer = pq.ParquetWriter(
-                            str(truth_path), t_table.schema, compression="zstd"
+                            str(truth_temp), t_table.schema, compression="zstd"
                         )
                     truth_writer.write_table(t_table, row_group_size=_ROW_GROUP)
                 pathways += part.pathways

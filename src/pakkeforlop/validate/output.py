@@ -14,6 +14,7 @@ from typing import Final, Literal
 import polars as pl
 
 from pakkeforlop.errors import ConfigurationError
+from pakkeforlop.files import atomic_output
 from pakkeforlop.validate.report import ValidationReport, as_lazy, at_or_above
 
 __all__ = [
@@ -295,8 +296,10 @@ def report_format(path: Path, fmt: str | None = None) -> ReportFormat:
     raise ConfigurationError(msg)
 
 
-def write_report(report: ValidationReport, path: str | Path, *, fmt: str | None = None) -> Path:
-    """Write the full findings file (patient ids included).
+def write_report(
+    report: ValidationReport, path: str | Path, *, fmt: str | None = None, show_ids: bool = False
+) -> Path:
+    """Write the full findings file, atomically (patient ids masked unless ``show_ids``).
 
     * ``csv`` / ``parquet``: one row per finding, columns :data:`FINDINGS_FILE_COLUMNS`;
     * ``json``: ``{"report": <the report without findings>, "findings": [<one per finding>]}``;
@@ -307,25 +310,30 @@ def write_report(report: ValidationReport, path: str | Path, *, fmt: str | None 
         report: The report.
         path: The file to write.
         fmt: The format; from the suffix when ``None`` (``.xml`` means JUnit; default CSV).
+        show_ids: Write patient ids and pathway keys as they are (only inside a secure
+            environment); masked by default (:func:`mask_ids`).
 
     Returns:
         The path written.
 
     Raises:
         ConfigurationError: If the format is unknown.
+        OutputError: If the file cannot be written (nothing is left under its name).
     """
     path = Path(path)
     kind = report_format(path, fmt)
-    if kind == "junit":
-        path.write_text(junit_xml(report, show_ids=True), encoding="utf-8")
-        return path
-    table = findings_file(report.findings)
-    if kind == "csv":
-        table.sink_csv(path)
-    elif kind == "parquet":
-        table.sink_parquet(path, row_group_size=1_000_000)
-    else:
-        head = json.dumps(report_json(report, show_ids=True), ensure_ascii=False)
-        body = table.collect().write_json()
-        path.write_text(f'{{"report": {head}, "findings": {body}}}\n', encoding="utf-8")
+    with atomic_output(path) as temp:
+        if kind == "junit":
+            temp.write_text(junit_xml(report, show_ids=show_ids), encoding="utf-8")
+            return path
+        findings = report.findings.lazy() if show_ids else mask_ids(report.findings)
+        table = findings_file(findings)
+        if kind == "csv":
+            table.sink_csv(temp)
+        elif kind == "parquet":
+            table.sink_parquet(temp, row_group_size=1_000_000)
+        else:
+            head = json.dumps(report_json(report, show_ids=show_ids), ensure_ascii=False)
+            body = table.collect().write_json()
+            temp.write_text(f'{{"report": {head}, "findings": {body}}}\n', encoding="utf-8")
     return path
