@@ -220,6 +220,11 @@ FIXTURES: dict[str, RuleFixture] = {
         trigger=raw(*pathway(steps=(*CLEAN_STEPS, ("2023-03-05", "UB")))),
         near_miss=raw(*pathway(steps=(*CLEAN_STEPS[:5], ("2023-02-20", "UB"), CLEAN_STEPS[5]))),
     ),
+    "no_usable_registrations": RuleFixture(
+        # every row excluded (an unreadable date, an unknown type): nothing can be computed
+        trigger=raw(("p1", "u1", "31.02.2023", "D11A"), ("p1", "u1", "2023-01-09", "D99M")),
+        near_miss=raw(("p1", "u1", "2023-01-02", "D11A"), ("p1", "u1", "2023-01-09", "D99M")),
+    ),
     "no_start": RuleFixture(
         trigger=raw(*pathway(steps=CLEAN_STEPS[1:3])),
         near_miss=raw(*pathway(steps=CLEAN_STEPS[:3])),

@@ -364,6 +364,13 @@ def indicators_command(
         partitions=partitions_choice(partitions),
         progress=Progress(),
     )
+    if table.height == 0 and (date_from or date_to):
+        err_console.print(
+            f"no unit of the chosen indicators is anchored from {date_from or 'the start'} to"
+            f" {date_to or 'the end'}: the table is empty (the reference date is"
+            f" {table.metadata.reference_date})",
+            soft_wrap=True,
+        )
     if output is not None:
         _write(table, output, fmt_name)
         err_console.print(

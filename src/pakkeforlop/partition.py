@@ -37,7 +37,7 @@ import polars as pl
 from pydantic import BaseModel, ConfigDict
 
 from pakkeforlop.codes import DEFAULT_EDITION, Catalogue, load_catalogue
-from pakkeforlop.errors import ConfigurationError, checked
+from pakkeforlop.errors import ConfigurationError, ExtractError, checked
 from pakkeforlop.indicators import IndicatorTable, combine_partials, compute_partials
 from pakkeforlop.indicators.settings import IndicatorSettings
 from pakkeforlop.io.read import (
@@ -49,7 +49,7 @@ from pakkeforlop.io.read import (
     scan_extract,
 )
 from pakkeforlop.io.settings import ReadSettings
-from pakkeforlop.io.sources import SourceLike, expand
+from pakkeforlop.io.sources import SourceLike, expand, metadata_rows
 from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA
 from pakkeforlop.timeline import build_pathways
 
@@ -502,6 +502,9 @@ def estimated_rows(source: SourceLike) -> int | None:
     Parquet and Arrow files give their exact row count from metadata; CSV files are estimated
     from their size. ``None`` when the source is a list mixing what cannot be counted.
 
+    Raises:
+        ExtractError: If a file is missing or its metadata cannot be read (the file is named).
+
     Examples:
         >>> import polars as pl
         >>> estimated_rows(pl.DataFrame({"a": [1, 2, 3]}))
@@ -512,14 +515,15 @@ def estimated_rows(source: SourceLike) -> int | None:
     if isinstance(source, pl.LazyFrame):
         return None
     total = 0
-    for _, path in expand(source):
-        suffix = path.suffix.lower()
-        if suffix == ".parquet":
-            total += pl.scan_parquet(path).select(pl.len()).collect().item()
-        elif suffix in (".arrow", ".ipc", ".feather"):
-            total += pl.scan_ipc(path).select(pl.len()).collect().item()
-        else:
-            total += path.stat().st_size // _CSV_BYTES_PER_ROW
+    for label, path in expand(source):
+        counted = metadata_rows(label, path)
+        if counted is None:
+            try:
+                counted = path.stat().st_size // _CSV_BYTES_PER_ROW
+            except OSError as exc:
+                msg = f"{label}: cannot be read: {(exc.strerror or str(exc)).lower()}"
+                raise ExtractError(msg) from None
+        total += counted
     return total
 
 

@@ -28,12 +28,12 @@ import tempfile
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager
 from pathlib import Path
-from typing import Any, Literal, NamedTuple, Protocol, TypeVar
+from typing import Any, Final, Literal, NamedTuple, Protocol, TypeVar
 
 import polars as pl
 
 from pakkeforlop.codes import Catalogue, load_catalogue
-from pakkeforlop.errors import ConfigurationError, checked
+from pakkeforlop.errors import ConfigurationError, ExtractError, checked
 from pakkeforlop.findings import empty_findings
 from pakkeforlop.indicators import IndicatorTable, combine_partials, compute_indicators
 from pakkeforlop.indicators.settings import IndicatorSettings
@@ -54,6 +54,7 @@ from pakkeforlop.schema import FINDINGS_SCHEMA
 from pakkeforlop.timeline import Timeline, build_pathways
 from pakkeforlop.validate import ValidationReport, build_report, validate_events
 from pakkeforlop.validate.checks import (
+    no_usable_registrations,
     open_too_long,
     unit_never_registers_from_counts,
     unit_sudden_drop,
@@ -255,17 +256,93 @@ def _run_summary(table: IndicatorTable, info: ReadInfo) -> IndicatorTable:
     return IndicatorTable.wrap(table, meta)
 
 
-def indicator_table(prepared: Prepared, settings: IndicatorSettings) -> IndicatorTable:
+#: The event columns a stratum needs in the extract (one of them); the others are always there.
+_STRATUM_SOURCES: Final[dict[str, tuple[str, ...]]] = {
+    "health_trust": ("health_trust",),
+    "health_region": ("health_region",),
+    "municipality": ("municipality",),
+    "residence_trust": ("residence_trust",),
+    "residence_region": ("residence_region",),
+    "sex": ("sex",),
+    "age_group": ("age", "birth_year"),
+    "care_level": ("care_level",),
+}
+
+
+def check_strata(info: ReadInfo, by: Sequence[str]) -> None:
+    """Refuse a stratum the extract has no column for (it would be one "unknown" cell).
+
+    Args:
+        info: The reader's summary (which canonical columns each source has).
+        by: The stratum dimensions asked for.
+
+    Raises:
+        ConfigurationError: Naming the stratum, what it needs and the columns the extract has.
+
+    Examples:
+        >>> from pakkeforlop import read_extract
+        >>> raw = pl.DataFrame({"NPRId": ["p1"], "institusjonId": ["1"], "dato": ["2024-01-02"],
+        ...                     "kode": ["D11A"]})
+        >>> check_strata(read_extract(raw).info, ["health_region"])
+        Traceback (most recent call last):
+        ...
+        pakkeforlop.errors.ConfigurationError: --by health_region: the extract has no ...
+    """
+    have = {c for mapping in info.mappings.values() for c in mapping}
+    for dim in by:
+        needs = _STRATUM_SOURCES.get(dim)
+        if needs is None or have & set(needs):
+            continue
+        columns = ", ".join(
+            sorted({s for mapping in info.mappings.values() for s in mapping.values()})
+        )
+        msg = (
+            f"--by {dim}: the extract has no {' or '.join(needs)} column (every pathway would be"
+            f" 'unknown'); its columns are {columns}"
+        )
+        raise ConfigurationError(msg)
+
+
+def _require_usable(info: ReadInfo) -> None:
+    """Stop when nothing can be computed: every row read was excluded (or none was read)."""
+    if info.rows_usable:
+        return
+    excluded = info.rows_excluded or {}
+    reasons = ", ".join(f"{k} {v:,}" for k, v in excluded.items() if v)
+    read = info.rows_read or 0
+    if not read:
+        msg = f"nothing to compute: {', '.join(info.sources)} holds no registrations"
+    else:
+        why = f": {reasons}" if reasons else ""
+        msg = (
+            f"nothing to compute: {read:,} rows read, all excluded{why};"
+            " pakkeforlop validate lists the findings"
+        )
+    raise ExtractError(msg)
+
+
+def indicator_table(
+    prepared: Prepared, settings: IndicatorSettings, *, check_by: bool = True
+) -> IndicatorTable:
     """The indicator table of an extract already prepared (:func:`prepare`).
 
     Args:
         prepared: The extract and its pathways.
         settings: The indicator settings.
+        check_by: Refuse a stratum the extract has no column for (:func:`check_strata`); the
+            report's own breakdowns (health trusts for the funnel plots) pass ``False``.
 
     Returns:
         The :class:`~pakkeforlop.indicators.IndicatorTable`, its metadata holding the run
         summary (rows read, usable, excluded by reason, duplicates collapsed).
+
+    Raises:
+        ExtractError: If no registration is usable ("nothing to compute").
+        ConfigurationError: If a stratum has no column in the extract.
     """
+    if check_by:
+        check_strata(prepared.extract.info, settings.by)
+    _require_usable(prepared.extract.info)
     table = compute_indicators(
         prepared.pathways,
         settings=settings,
@@ -335,6 +412,8 @@ def run_indicators(
     with _partition_folder(directory) as folder:
         with shown.phase(f"writing {n} patient partitions"):
             plan = run.one(partition_extract, source, folder, n, read)
+        check_strata(plan.info, settings.by)
+        _require_usable(plan.info.model_copy(update={"rows_usable": plan.rows_partitioned}))
         with shown.phase(f"computing indicators in {n} partitions"):
             results = run.each(_PartitionTask(plan, settings), range(n))
             table = combine(results, plan, settings)
@@ -586,6 +665,12 @@ def _validate_partitioned(
                     min_count=thresholds.unit_drop_min_count,
                 )
             ).collect()
+        )
+    if plan.rows_partitioned == 0:
+        source = ", ".join(plan.info.sources)
+        excluded = plan.info.rows_excluded or {}
+        parts.append(
+            conform(no_usable_registrations(source, plan.info.rows_read or 0, excluded)).collect()
         )
     findings = pl.concat(parts, how="diagonal_relaxed").cast(FINDINGS_SCHEMA)
     written = plan.rows_partitioned

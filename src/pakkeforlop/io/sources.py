@@ -36,6 +36,7 @@ __all__ = [
     "SourceLike",
     "expand",
     "explain_failure",
+    "metadata_rows",
     "open_frame",
     "open_source",
 ]
@@ -122,6 +123,24 @@ def expand(source: str | Path | Sequence[str | Path]) -> list[tuple[str, Path]]:
             msg = f"{text}: file not found"
             raise ExtractError(msg)
     return out
+
+
+def metadata_rows(label: str, path: Path) -> int | None:
+    """The row count a Parquet or Arrow file's metadata gives (``None`` for text files).
+
+    Raises:
+        ExtractError: If the file cannot be read as what its suffix says (named, with why).
+    """
+    fmt = SUFFIXES.get(path.suffix.lower())
+    if fmt not in ("parquet", "ipc"):
+        return None
+    try:
+        scan = pl.scan_parquet(path) if fmt == "parquet" else pl.scan_ipc(path)
+        return int(scan.select(pl.len()).collect().item())
+    except (pl.exceptions.PolarsError, OSError) as exc:
+        kind = "Parquet" if fmt == "parquet" else "Arrow IPC"
+        msg = f"{label}: cannot be read as {kind}: {_reason(exc)}"
+        raise ExtractError(msg) from None
 
 
 def open_source(label: str, path: Path, temp: TempDir) -> Opened:

@@ -327,7 +327,9 @@ def build_report(
     validation = validation_report(prepared)
 
     def indicators(by_: tuple[str, ...]) -> IndicatorTable:
-        return indicator_table(prepared, settings.model_copy(update={"by": by_}))
+        # the user's strata must exist in the extract; the funnel's trusts are shown if present
+        check = by_ != (FUNNEL_DIMENSION,) or FUNNEL_DIMENSION in dims
+        return indicator_table(prepared, settings.model_copy(update={"by": by_}), check_by=check)
 
     trends = {d: indicators((d,)) for d in dims} if dims else {"": indicators(())}
     if FUNNEL_DIMENSION in trends:

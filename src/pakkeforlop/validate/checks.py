@@ -18,12 +18,44 @@ from pakkeforlop.validate.report import ValidationThresholds, materialised
 
 __all__ = [
     "last_complete_month",
+    "no_usable_registrations",
     "open_too_long",
     "start_rows",
     "unit_never_registers",
     "unit_sudden_drop",
     "validate_stage_findings",
 ]
+
+
+def no_usable_registrations(source: str, rows_read: int, excluded: dict[str, int]) -> pl.LazyFrame:
+    """``no_usable_registrations``: the whole extract, when no row can feed the pathways.
+
+    Args:
+        source: What was validated.
+        rows_read: Rows read.
+        excluded: Rows excluded, by reason.
+
+    Returns:
+        One finding about the whole extract (no row).
+
+    Examples:
+        >>> f = no_usable_registrations("x.csv", 2, {"bad_date": 2}).collect()
+        >>> f["rule_id"].item(), f["severity"].item()
+        ('no_usable_registrations', 'error')
+    """
+    reasons = ", ".join(f"{k} {v:,}" for k, v in excluded.items() if v)
+    what = (
+        f"all {rows_read:,} rows read are excluded" + (f" ({reasons})" if reasons else "")
+        if rows_read
+        else "it holds no registrations"
+    )
+    message = f"{source}: no usable registration: {what}; expected at least one usable row"
+    whole = pl.LazyFrame({"source_file": [source]})
+    return finding_rows(
+        whole.with_columns(pl.lit(None, dtype=pl.UInt64).alias("source_row")),
+        "no_usable_registrations",
+        pl.lit(message),
+    )
 
 
 def start_rows(events: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:

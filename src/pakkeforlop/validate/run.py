@@ -19,7 +19,7 @@ from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.findings import empty_findings
 from pakkeforlop.io.read import ReadInfo
 from pakkeforlop.timeline import Timeline, build_pathways
-from pakkeforlop.validate.checks import validate_stage_findings
+from pakkeforlop.validate.checks import no_usable_registrations, validate_stage_findings
 from pakkeforlop.validate.report import (
     EXIT_CLEAN,
     EXIT_FINDINGS,
@@ -251,9 +251,13 @@ def validate_events(
                 validate_stage_findings(lf, tl.pathways, as_of=reference, thresholds=thresholds)
             )
         )
-    gathered = pl.concat(parts).collect()
+    usable = int(lf.select(pl.len()).collect().item())
     if rows_read is None:
-        rows_read = int(lf.select(pl.len()).collect().item())
+        rows_read = usable
+    if usable == 0:
+        excluded = (read_info.rows_excluded or {}) if read_info is not None else {}
+        parts.append(conform(no_usable_registrations(source, rows_read, excluded)))
+    gathered = pl.concat(parts).collect()
     return build_report(
         gathered,
         rows_read=rows_read,
