@@ -13,7 +13,7 @@ from rich.table import Table
 
 from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
 from pakkeforlop.errors import checked
-from pakkeforlop.files import write_atomic
+from pakkeforlop.files import check_writable, write_atomic
 from pakkeforlop.indicators import (
     IndicatorSettings,
     IndicatorTable,
@@ -341,6 +341,8 @@ def indicators_command(
         return
     if extract is None:
         raise fail("missing EXTRACT: give the extract file (or --list for the definitions)")
+    if output is not None:
+        check_writable(output)  # before any work
     if output is None and fmt_name in ("parquet", "xlsx"):
         raise fail(f"--format {fmt_name} needs -o FILE")
     settings = checked(

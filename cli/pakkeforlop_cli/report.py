@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from pakkeforlop.codes import DEFAULT_EDITION
+from pakkeforlop.files import check_writable
 
 from .common import (
     AsOfOption,
@@ -70,6 +71,14 @@ def report_command(
         Path | None,
         typer.Option(help="Recommended pathway times TOML (default: the shipped 2019 file)."),
     ] = None,
+    timestamp: Annotated[
+        bool,
+        typer.Option(
+            "--timestamp",
+            help="Print when the report was made in its footer (off: the same extract gives the"
+            " same file, byte for byte).",
+        ),
+    ] = False,
 ) -> None:
     """Write one self-contained HTML report, organised by the five goal areas.
 
@@ -86,8 +95,7 @@ def report_command(
     """
     if output.suffix.lower() not in (".html", ".htm"):
         raise fail(f"the report is HTML: give -o a .html file, not {output.name!r}")
-    if not output.parent.exists():
-        raise fail(f"folder {output.parent} does not exist (for -o {output})")
+    check_writable(output)  # before any work
     try:
         from pakkeforlop.report import build_report, write_html  # noqa: PLC0415 - optional extra
     except ImportError:
@@ -106,6 +114,7 @@ def report_command(
         edition=edition,
         extension=extension,
         times=times,
+        stamp=timestamp,
     )
     write_html(report, output)
     period_text = report.reporting_period or "no results"

@@ -12,6 +12,7 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from pakkeforlop.codes import DEFAULT_EDITION
+from pakkeforlop.files import check_writable
 from pakkeforlop.synth import DEFAULT_CHUNK, write_synthetic
 
 from .common import err_console, fail, guarded, stdout_is_terminal
@@ -109,8 +110,7 @@ def synth_command(
     """
     if output.suffix.lower() not in (".parquet", ".csv") and fmt is None:
         raise fail(f"unknown output type {output.suffix!r}; use .parquet or .csv, or give --format")
-    if not output.parent.exists():
-        raise fail(f"{output.parent}: folder does not exist")
+    check_writable(output)  # before any work
     began = time.perf_counter()
     with Progress(
         TextColumn("[progress.description]{task.description}"),

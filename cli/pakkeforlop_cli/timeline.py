@@ -11,6 +11,7 @@ from rich.table import Table
 
 from pakkeforlop.codes import DEFAULT_EDITION
 from pakkeforlop.errors import checked
+from pakkeforlop.files import check_writable
 from pakkeforlop.io.settings import ReadSettings
 from pakkeforlop.pipeline import prepare
 
@@ -62,6 +63,8 @@ def timeline_command(
 
       pakkeforlop timeline extract.parquet --patient P000123
     """
+    if output is not None:
+        check_writable(output)  # before any work
     if output is None and patient is None:
         raise fail("nothing to do: give -o FILE for the pathway table or --patient ID to inspect")
     if output is not None and output.suffix.lower() not in _FORMATS:

@@ -14,6 +14,7 @@ from rich.table import Table
 
 from pakkeforlop.codes import DEFAULT_EDITION, editions
 from pakkeforlop.errors import checked
+from pakkeforlop.files import check_writable
 from pakkeforlop.findings import rules
 from pakkeforlop.io.settings import ReadSettings
 from pakkeforlop.pipeline import validate
@@ -268,6 +269,8 @@ def validate_command(
         return
     if extract is None:
         raise fail("missing EXTRACT: name the extract to check (or use --explain RULE)")
+    if report is not None:
+        check_writable(report)  # before any work
     if edition not in editions():
         raise fail(f"unknown edition {edition!r}; expected one of {', '.join(editions())}")
     thresholds = checked(

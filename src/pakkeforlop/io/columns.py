@@ -146,7 +146,7 @@ def resolve_columns(
             wanted = explicit[canonical]
             if wanted not in source_columns:
                 msg = (
-                    f"{source}: the mapping names column {wanted!r} for {canonical!r},"
+                    f"{source}: the mapping names column {_short(wanted)!r} for {canonical!r},"
                     f" but the file has no such column{_suggest(wanted, source_columns)}"
                 )
                 raise MappingError(msg)
@@ -157,7 +157,8 @@ def resolve_columns(
         hits = [h for h in dict.fromkeys(hits) if h not in explicit.values()]
         if len(hits) > 1:
             msg = (
-                f"{source}: columns {hits} all match {canonical!r}; name the one to use in a"
+                f"{source}: columns {[_short(h) for h in hits]} all match {canonical!r}; name the"
+                " one to use in a"
                 " mapping file (--columns)"
             )
             raise MappingError(msg)
@@ -188,4 +189,11 @@ def _suggest(wanted: str, found: list[str], aliases: tuple[str, ...] = ()) -> st
         close = difflib.get_close_matches(target.lower(), list(pool), n=1, cutoff=0.6)
         if close:
             return f"; did you mean {pool[close[0]]!r}?"
-    return f"; the file has: {', '.join(found[:20])}"
+    shown = ", ".join(_short(n) for n in found[:20])
+    more = f" and {len(found) - 20} more" if len(found) > 20 else ""
+    return f"; the file has: {shown}{more}"
+
+
+def _short(name: str, limit: int = 40) -> str:
+    """A column name for a message, cut when long (a whole line read as one name)."""
+    return name if len(name) <= limit else f"{name[:limit]}... ({len(name):,} characters)"

@@ -264,7 +264,7 @@ def _scan(
     for index, src in enumerate(opened):
         names = src.frame.collect_schema().names()
         resolved = resolve_columns(
-            [n for n in names if n != "__source_row"], mapping=mapping, source=src.label
+            [n for n in names if not n.startswith("__")], mapping=mapping, source=src.label
         )
         mappings[src.label] = resolved
         if "code" in resolved:

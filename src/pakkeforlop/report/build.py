@@ -70,7 +70,8 @@ class Report:
         policy: The suppression policy applied, ``None`` when off.
         info: The reader's run summary.
         validation: ``validate``'s report on the same extract (data-quality section).
-        generated: When the report was made.
+        generated: When the report was made, if asked for (``stamp=True``); without it two runs
+            on the same extract write the same bytes.
     """
 
     lang: Lang
@@ -87,7 +88,7 @@ class Report:
     policy: SuppressionPolicy | None
     info: ReadInfo
     validation: ValidationReport
-    generated: dt.datetime
+    generated: dt.datetime | None
 
     @property
     def overall(self) -> IndicatorTable:
@@ -259,6 +260,7 @@ def build_report(
     edition: str = DEFAULT_EDITION,
     extension: str | Path | None = None,
     times: PathwayTimes | str | Path | None = None,
+    stamp: bool = False,
 ) -> Report:
     """Read an extract and compute everything the HTML report shows.
 
@@ -285,6 +287,8 @@ def build_report(
         edition: Code catalogue edition (``"2019"`` or ``"2024"``).
         extension: Catalogue extension file with local codes.
         times: Recommended pathway times (a TOML file); the shipped file when ``None``.
+        stamp: Print the date and time the report was made in its footer (off by default, so
+            that the same extract gives the same file).
 
     Returns:
         A :class:`Report`.
@@ -364,5 +368,5 @@ def build_report(
         policy=pol,
         info=extract.info,
         validation=validation,
-        generated=dt.datetime.now().astimezone().replace(microsecond=0),
+        generated=dt.datetime.now().astimezone().replace(microsecond=0) if stamp else None,
     )

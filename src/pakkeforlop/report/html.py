@@ -466,8 +466,10 @@ def render_html(report: Report) -> str:
         equity_intro=lab["equity_intro"].format(period=period),
         quality=_quality_view(report, lab),
         provenance=_provenance_view(report, lab),
-        generated=lab["generated"].format(
-            version=__version__, when=report.generated.isoformat(sep=" ")
+        generated=(
+            lab["generated"].format(version=__version__, when=report.generated.isoformat(sep=" "))
+            if report.generated is not None
+            else lab["generated_plain"].format(version=__version__)
         ),
         charts=charts.specs,
         embed_options=_json_for_script(options),
