@@ -18,6 +18,8 @@ from pathlib import Path
 
 import polars as pl
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from pakkeforlop_cli.main import app
@@ -291,3 +293,70 @@ def test_a_signal_leaves_no_partial_file(tmp_path: Path, sig: signal.Signals) ->
     assert "interrupted" in stderr and "Traceback" not in stderr
     assert out.read_text(encoding="utf-8") == "previous\n"
     assert _leftovers(tmp_path) == []
+
+
+# --- fuzzing: damaged files never crash -----------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def pristine(tmp_path_factory: pytest.TempPathFactory) -> dict[str, bytes]:
+    folder = tmp_path_factory.mktemp("pristine")
+    sample = pl.read_parquet(SAMPLE).head(120)
+    sample.write_parquet(folder / "x.parquet")
+    register = sample.select(
+        pl.col("patient_id").alias("NPRId"),
+        pl.col("institution_id").alias("institusjonId"),
+        pl.col("event_date").alias("dato"),
+        pl.col("code").alias("kode"),
+    )
+    register.write_csv(folder / "x.csv", separator=";")
+    return {s: (folder / f"x.{s}").read_bytes() for s in ("parquet", "csv")}
+
+
+_damage = st.lists(
+    st.tuples(
+        st.sampled_from(["flip", "truncate", "insert", "delete"]),
+        st.floats(0, 1),
+        st.binary(min_size=1, max_size=8),
+    ),
+    min_size=1,
+    max_size=3,
+)
+
+
+def _damaged(data: bytes, steps: list[tuple[str, float, bytes]]) -> bytes:
+    out = bytearray(data)
+    for kind, where, noise in steps:
+        at = int(where * max(len(out) - 1, 0))
+        if kind == "flip" and out:
+            out[at] ^= noise[0] or 0xFF
+        elif kind == "truncate":
+            del out[at:]
+        elif kind == "insert":
+            out[at:at] = noise
+        elif out:
+            del out[at : at + len(noise)]
+    return bytes(out)
+
+
+@settings(
+    max_examples=int(os.environ.get("PAKKEFORLOP_FUZZ_EXAMPLES", "25")),
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
+)
+@given(suffix=st.sampled_from(["csv", "parquet"]), steps=_damage)
+def test_damaged_files_give_0_1_or_2_and_never_a_traceback(
+    tmp_path: Path, pristine: dict[str, bytes], suffix: str, steps: list[tuple[str, float, bytes]]
+) -> None:
+    path = tmp_path / f"damaged.{suffix}"
+    path.write_bytes(_damaged(pristine[suffix], steps))
+    for command, *extra in (["validate"], ["indicators"], ["validate", "--partitions", "2"]):
+        result = runner.invoke(app, [command, str(path), "--format", "csv", *extra])
+        assert result.exit_code in (0, 1, 2), (command, steps, result.output)
+        assert "Traceback" not in result.output and "internal error" not in result.output, (
+            command,
+            steps,
+            result.output,
+        )
+        if command == "indicators":
+            assert result.exit_code != 1, result.output  # 1 is validate's "findings" only

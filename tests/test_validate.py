@@ -470,3 +470,32 @@ def test_clean_synthetic_data_has_no_error_findings(tmp_path: Path) -> None:
     assert report.counts["error"] == 0
     assert report.rows_with_errors == 0
     assert report.exit_code == 0
+
+
+# --- JUnit against the JUnit schema --------------------------------------------------------------
+
+JUNIT_XSD = Path(__file__).parent / "data" / "junit.xsd"
+
+
+def _junit_schema() -> Any:
+    from lxml import etree
+
+    return etree.XMLSchema(etree.parse(str(JUNIT_XSD)))
+
+
+def test_junit_validates_against_the_junit_schema() -> None:
+    from lxml import etree
+
+    schema = _junit_schema()
+    # a report with failures (an error) and passes with output (a warning), and a clean one
+    for report in (report_with_ids(), validate(FIXTURES["superseded"].near_miss)):
+        for show_ids in (False, True):
+            document = etree.fromstring(junit_xml(report, show_ids=show_ids).encode("utf-8"))
+            assert schema.validate(document), schema.error_log
+    # the schema is strict: what the Jenkins reader rejects is rejected here too
+    broken = etree.fromstring(junit_xml(report_with_ids()).encode("utf-8"))
+    broken.set("skipped", "0")
+    assert not schema.validate(broken)
+    moved = etree.fromstring(junit_xml(report_with_ids()).encode("utf-8"))
+    moved.insert(0, etree.Element("properties"))
+    assert not schema.validate(moved)

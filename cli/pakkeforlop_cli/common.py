@@ -159,7 +159,7 @@ def guarded(func: Callable[P, R]) -> Callable[P, R]:
         except OSError as exc:
             _error_line(_os_error_line(exc))
             raise typer.Exit(EXIT_USAGE) from None
-        except Exception as exc:
+        except (Exception, pl.exceptions.PanicException) as exc:
             if debugging():
                 raise
             first = (str(exc).strip().splitlines() or [""])[0][:200]

@@ -46,10 +46,11 @@ from pakkeforlop.io.read import (
     ReadInfo,
     collapse_duplicates,
     exclusion_counts,
+    explain_read_failure,
     scan_extract,
 )
 from pakkeforlop.io.settings import ReadSettings
-from pakkeforlop.io.sources import SourceLike, expand, metadata_rows
+from pakkeforlop.io.sources import READ_ERRORS, SourceLike, expand, metadata_rows
 from pakkeforlop.schema import CANONICAL_SCHEMA, FINDINGS_SCHEMA
 from pakkeforlop.timeline import build_pathways
 
@@ -299,9 +300,12 @@ def partition_extract(
     if events_dir.exists():
         shutil.rmtree(events_dir)
     folder.mkdir(parents=True, exist_ok=True)
-    _write_partitions(
-        scanned.events, scanned.findings, scanned.excluded, events_dir, folder, n_partitions
-    )
+    try:
+        _write_partitions(
+            scanned.events, scanned.findings, scanned.excluded, events_dir, folder, n_partitions
+        )
+    except READ_ERRORS as exc:
+        raise ExtractError(explain_read_failure(source, exc)) from None
     files = sorted(events_dir.glob("part-*.parquet"))
     stats = (
         pl.scan_parquet(files).select(

@@ -47,6 +47,7 @@ from pakkeforlop.io.columns import ColumnMapping, load_mapping, resolve_columns
 from pakkeforlop.io.csvfiles import TempDir
 from pakkeforlop.io.normalise import DUPLICATE_KEYS, CodeSets, normalise
 from pakkeforlop.io.sources import (
+    READ_ERRORS,
     Opened,
     SourceLike,
     expand,
@@ -71,6 +72,7 @@ __all__ = [
     "collapse_duplicates",
     "conservation_line",
     "exclusion_counts",
+    "explain_read_failure",
     "read_extract",
     "scan_extract",
 ]
@@ -331,6 +333,28 @@ def exclusion_counts(excluded: pl.DataFrame | pl.LazyFrame) -> dict[str, int]:
     )
     found = dict(zip(counted["reason"].to_list(), counted["len"].to_list(), strict=True))
     return {reason: int(found.get(reason, 0)) for reason in EXCLUSION_REASONS}
+
+
+def explain_read_failure(source: SourceLike, exc: BaseException) -> str:
+    """One line for a lazy read of ``source`` that failed while running, naming the file.
+
+    For plans built by :func:`scan_extract` (the partition pass): the sources are opened again
+    to find which one is broken (only on this failure path).
+
+    Args:
+        source: The extract, as given to :func:`scan_extract`.
+        exc: What the run raised.
+
+    Returns:
+        The message.
+    """
+    temp = TempDir()
+    try:
+        return explain_failure(_open(source, temp), exc)
+    except ExtractError as again:
+        return str(again)
+    finally:
+        temp.cleanup()
 
 
 def _duplicate_candidate() -> pl.Expr:
@@ -646,7 +670,7 @@ def read_extract(
             # duplicates among the usable rows (an excluded row is its own first)
             all_rows = all_rows.with_columns(_first_of_duplicates(all_rows, usable_only=True))
             duplicates = _duplicate_findings(all_rows.lazy(), list(info.sources)).collect()
-        except pl.exceptions.PolarsError as exc:
+        except READ_ERRORS as exc:
             raise ExtractError(explain_failure(opened, exc)) from None
     finally:
         temp.cleanup()

@@ -29,6 +29,7 @@ from pakkeforlop.io.csvfiles import (
 )
 
 __all__ = [
+    "READ_ERRORS",
     "ROW",
     "SUFFIXES",
     "Format",
@@ -57,6 +58,10 @@ SUFFIXES: Final[dict[str, Format]] = {
     ".ipc": "ipc",
     ".feather": "ipc",
 }
+
+#: What reading a damaged file can raise: polars' errors, its panics (a Rust assertion about
+#: the file's content, e.g. a date out of range), and the system's.
+READ_ERRORS: Final = (pl.exceptions.PolarsError, pl.exceptions.PanicException, OSError)
 
 #: Name of the row-number column added to every opened source.
 ROW: Final = "__source_row"
@@ -137,7 +142,7 @@ def metadata_rows(label: str, path: Path) -> int | None:
     try:
         scan = pl.scan_parquet(path) if fmt == "parquet" else pl.scan_ipc(path)
         return int(scan.select(pl.len()).collect().item())
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except READ_ERRORS as exc:
         kind = "Parquet" if fmt == "parquet" else "Arrow IPC"
         msg = f"{label}: cannot be read as {kind}: {_reason(exc)}"
         raise ExtractError(msg) from None
@@ -164,7 +169,7 @@ def open_source(label: str, path: Path, temp: TempDir) -> Opened:
         else:
             frame = pl.scan_ipc(path, row_index_name=ROW, row_index_offset=1)
         frame.collect_schema()
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except READ_ERRORS as exc:
         kind = "Parquet" if fmt == "parquet" else "Arrow IPC"
         msg = f"{label}: cannot be read as {kind}: {_reason(exc)}"
         raise ExtractError(msg) from None
@@ -194,7 +199,7 @@ def _open_csv(label: str, path: Path, temp: TempDir) -> Opened:
             truncate_ragged_lines=True,
         )
         frame.collect_schema()
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except READ_ERRORS as exc:
         msg = f"{label}: cannot be read as CSV: {_reason(exc)}"
         raise ExtractError(msg) from None
     # blank lines and the number of fields of each line, joined by line number
@@ -262,7 +267,7 @@ def _read_failure(src: Opened) -> str | None:
     """Why one Parquet or Arrow file fails to read in full (``None`` if it reads)."""
     try:
         src.frame.collect()
-    except (pl.exceptions.PolarsError, OSError) as exc:
+    except READ_ERRORS as exc:
         return _reason(exc)
     return None
 
