@@ -82,3 +82,14 @@ def test_doc_examples_run(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     for i, block in enumerate(blocks, start=1):
         exec(compile(block, f"distributed.md block {i}", "exec"), namespace)  # our own doc
     assert "MEM_" not in DOC  # the measured figures are filled in
+
+
+def test_a_broken_extract_on_the_cluster_is_the_same_one_line_error(
+    client: Any, tmp_path: Path
+) -> None:
+    from pakkeforlop.errors import ExtractError
+
+    broken = tmp_path / "broken.parquet"
+    broken.write_bytes(b"PAR1 not a parquet file")
+    with pytest.raises(ExtractError, match=r"broken\.parquet: cannot be read as Parquet"):
+        compute_indicators_dask(broken, client, 2)
