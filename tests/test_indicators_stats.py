@@ -15,6 +15,7 @@ from pakkeforlop.indicators import (
     compute_indicators,
     funnel_limits,
     suppression_policies,
+    suppression_policy,
     wilson_exprs,
     wilson_interval,
 )
@@ -231,3 +232,64 @@ def test_duration_cells_with_few_units_are_hidden() -> None:
     rows = [{"start_date": dt.date(2023, 1, 1), "first_attendance_date": dt.date(2023, 1, 9)}]
     out = compute_indicators(pathway_table(rows), indicators=["waiting_days_to_first_attendance"])
     assert out.select("suppressed", "denominator", "median_days").row(0) == (True, None, None)
+
+
+def test_secondary_goes_on_until_the_hidden_cells_together_are_not_small() -> None:
+    # a: 1/10 hidden; the next-smallest, b: 2/10, would leave a+b = 3/20 (numerator 1-4: small,
+    # and anyone can get it as the total minus c and d); so c (30/60) is hidden too: 33/80
+    cells = [(1, 10), (2, 10), (30, 60), (40, 80)]
+    out = apply_suppression(_strata(cells), "nki", by=["region"])
+    assert out["suppressed"].to_list() == [False, True, True, True, False]
+    # what is shown lets no one recover a small cell: total - d = 33/80
+    shown = out.filter(~pl.col("suppressed") & pl.col("region").is_not_null())
+    total = out.filter(pl.col("region").is_null()).row(0, named=True)
+    assert (
+        total["numerator"] - shown["numerator"].sum(),
+        total["denominator"] - shown["denominator"].sum(),
+    ) == (33, 80)
+
+
+def test_when_no_set_of_cells_will_do_the_total_is_hidden_too() -> None:
+    # every stratum small together (2/6 + 1/5 = 3/11): all strata and the total are hidden
+    out = apply_suppression(_strata([(2, 6), (1, 5)]), "nki", by=["region"])
+    assert out["suppressed"].to_list() == [True, True, True]
+
+
+_cell = st.tuples(st.integers(0, 30), st.integers(1, 40)).map(lambda t: (min(t), max(t)))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    groups=st.lists(st.lists(_cell, min_size=1, max_size=7), min_size=1, max_size=4),
+    policy=st.sampled_from(["nki", "npr"]),
+)
+def test_no_hidden_group_is_recoverable_as_a_small_cell(
+    groups: list[list[tuple[int, int]]], policy: str
+) -> None:
+    pol = suppression_policy(policy)
+    lo, hi = pol.hidden_numerator or (1, 0)
+
+    def small(num: int, den: int) -> bool:
+        return den < pol.min_denominator or lo <= num <= hi
+
+    frames = [
+        _strata(cells).with_columns(pl.lit(str(i)).alias("period"))
+        for i, cells in enumerate(groups)
+    ]
+    out = apply_suppression(pl.concat(frames), policy, by=["region"])
+    for (period,), part in out.group_by("period"):
+        total = part.filter(pl.col("region").is_null()).row(0, named=True)
+        strata = part.filter(pl.col("region").is_not_null())
+        hidden = strata.filter(pl.col("suppressed"))
+        # every small cell is hidden
+        cells = groups[int(str(period))]
+        for (num, den), hid in zip(cells, strata["suppressed"].to_list(), strict=True):
+            assert hid or not small(num, den)
+        if hidden.height == 0 or total["suppressed"]:
+            continue
+        # never a single hidden cell, and the hidden ones together are not a small cell
+        assert hidden.height >= 2
+        shown = strata.filter(~pl.col("suppressed"))
+        recovered_num = total["numerator"] - shown["numerator"].sum()
+        recovered_den = total["denominator"] - shown["denominator"].sum()
+        assert not small(recovered_num, recovered_den), (cells, recovered_num, recovered_den)

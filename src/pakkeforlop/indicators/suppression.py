@@ -7,10 +7,11 @@ the national quality-indicator rule: hide when the denominator is under 5 or the
 A hidden cell gets ``suppressed = true`` and blank ``value``, ``ci_low``, ``ci_high``,
 ``meets_target``, duration statistics and ``numerator``; ``denominator`` is blanked too when it is
 itself a small count. Secondary suppression: among the stratum rows of one indicator and period,
-when exactly one cell is hidden the next-smallest cell (by denominator, then numerator, then
-stratum values) is hidden as well, with the same columns blanked, so that the hidden cell cannot
-be recovered as the overall row minus the other cells; when the hidden cell is the only stratum
-cell, the overall row is hidden instead.
+when a cell is hidden the next-smallest cells (by denominator, then numerator, then stratum
+values) are hidden as well, with the same columns blanked, until at least two cells are hidden
+and the hidden cells *together* — their summed numerator and denominator, which anyone can get
+as the overall row minus the shown cells — are not a small cell either; when no set of stratum
+cells will do, they and the overall row are all hidden.
 """
 
 from __future__ import annotations
@@ -87,6 +88,64 @@ def suppression_policy(policy: str | SuppressionPolicy | None = None) -> Suppres
     return policies[name]
 
 
+def _small_den(den: pl.Expr, pol: SuppressionPolicy) -> pl.Expr:
+    return (den < pol.min_denominator).fill_null(value=False)
+
+
+def _small(den: pl.Expr, num: pl.Expr, pol: SuppressionPolicy) -> pl.Expr:
+    """Whether counts form a small cell under the policy (the primary rule)."""
+    small = _small_den(den, pol)
+    if pol.hidden_numerator is not None:
+        lo, hi = pol.hidden_numerator
+        small = small | num.is_between(lo, hi).fill_null(value=False)
+    return small
+
+
+def _secondary(
+    df: pl.DataFrame, pol: SuppressionPolicy, keys: list[str], by: Sequence[str]
+) -> pl.DataFrame:
+    """Mark ``_sec``: the cells secondary suppression hides, per indicator and period.
+
+    The stratum cells are ordered hidden first, then by denominator, numerator and stratum
+    values; the hidden set is the shortest prefix of that order that holds every primary cell,
+    at least two cells, and whose counts together (what anyone can compute as the overall row
+    minus the shown cells) are not a small cell themselves (domain/indicators.md §4). When no
+    prefix will do, every stratum cell and the overall row are hidden.
+    """
+    strata = ~pl.col("_total")
+    order = [*keys, "_total", "_p", "denominator", "numerator", *by]
+    ranked = df.sort(
+        order,
+        descending=[False] * len(keys) + [False, True, False, False] + [False] * len(by),
+        nulls_last=True,
+    )
+    in_strata = pl.when(strata)
+    rank = in_strata.then(strata.cast(pl.Int64).cum_sum().over(keys))
+    cum_den = in_strata.then(pl.col("denominator").fill_null(0).cum_sum().over(keys))
+    cum_num = in_strata.then(pl.col("numerator").fill_null(0).cum_sum().over(keys))
+    n_primary = (pl.col("_p") & strata).sum().over(keys)
+    need = pl.when(n_primary == 1).then(2).otherwise(n_primary)
+    ranked = ranked.with_columns(
+        rank.alias("_rank"),
+        n_primary.alias("_np"),
+        (pl.col("_pden") & strata).any().over(keys).alias("_pden_any"),
+        (strata & (rank >= need) & ~_small(cum_den, cum_num, pol)).alias("_enough"),
+    )
+    first_enough = pl.col("_rank").filter(pl.col("_enough")).min().over(keys)
+    hide_all = (pl.col("_np") > 0) & first_enough.is_null()
+    ranked = ranked.with_columns(
+        (
+            (pl.col("_np") > 0)
+            & ~pl.col("_p")
+            & (
+                (strata & (hide_all | (pl.col("_rank") <= first_enough)))
+                | (pl.col("_total") & hide_all)
+            )
+        ).alias("_sec")
+    )
+    return ranked.sort("_row")
+
+
 def apply_suppression(
     table: pl.DataFrame,
     policy: str | SuppressionPolicy | None = None,
@@ -121,38 +180,16 @@ def apply_suppression(
     keys = list(group)
     den = pl.col("denominator")
     num = pl.col("numerator")
-    hide_den = (den < pol.min_denominator).fill_null(False)
-    if pol.hidden_numerator is not None:
-        lo, hi = pol.hidden_numerator
-        hide_num = num.is_between(lo, hi).fill_null(False)
-    else:
-        hide_num = pl.lit(False)
     is_total = pl.all_horizontal(*(pl.col(b).is_null() for b in by)) if by else pl.lit(True)
     df = table.with_row_index("_row").with_columns(
-        is_total.alias("_total"), hide_den.alias("_pden"), (hide_den | hide_num).alias("_p")
+        is_total.alias("_total"),
+        _small_den(den, pol).alias("_pden"),
+        _small(den, num, pol).alias("_p"),
     )
-    strata = ~pl.col("_total")
     if pol.secondary and by:
-        df = df.with_columns(
-            (pl.col("_p") & strata).sum().over(keys).alias("_np"),
-            strata.sum().over(keys).alias("_nc"),
-            (pl.col("_pden") & strata).any().over(keys).alias("_pden_any"),
-        )
-        candidate = strata & ~pl.col("_p") & (pl.col("_np") == 1)
-        df = (
-            df.sort([*keys, "denominator", "numerator", *by], nulls_last=True)
-            .with_columns(candidate.alias("_cand"))
-            .with_columns(
-                (pl.col("_cand") & (pl.col("_cand").cum_sum().over(keys) == 1)).alias("_sec"),
-                (
-                    pl.col("_total") & ~pl.col("_p") & (pl.col("_np") == 1) & (pl.col("_nc") == 1)
-                ).alias("_sec_total"),
-            )
-            .sort("_row")
-        )
-        secondary = pl.col("_sec") | pl.col("_sec_total")
-        hidden = pl.col("_p") | secondary
-        hidden_den = pl.col("_pden") | (secondary & pl.col("_pden_any"))
+        df = _secondary(df, pol, keys, by)
+        hidden = pl.col("_p") | pl.col("_sec")
+        hidden_den = pl.col("_pden") | (pl.col("_sec") & pl.col("_pden_any"))
     else:
         hidden = pl.col("_p")
         hidden_den = pl.col("_pden")
