@@ -732,3 +732,82 @@ def test_unaligned_evaluation_care_levels_count_as_unknown() -> None:
     ]
     assert overall(rows, "evaluation_interval_in_time") == (1, 1)
     assert overall(rows, "evaluation_interval_in_time", unknown_care_level="inpatient") == (0, 1)
+
+
+# --- codes not yet in force (domain/indicators.md §3) ------------------------------------------
+
+
+def _closed_with_help(end: dt.date, *, helped: bool = True) -> dict[str, Any]:
+    return {
+        **TREATED_CLOSED,
+        "end_date": end,
+        "help_needed": "K" if helped else None,
+    }
+
+
+def test_help_needed_is_not_available_before_h_came_into_force() -> None:
+    # H is in force from 2023-01-01 [UNSURE] in the 2024 catalogue. 2022-T3: two completed
+    # pathways, no H possible -> not available (never 0 of 2); 2023-T1: 1 of 2 recorded.
+    rows = [
+        _closed_with_help(D(2022, 10, 3), helped=False),
+        _closed_with_help(D(2022, 11, 8), helped=False),
+        _closed_with_help(D(2023, 2, 1)),
+        _closed_with_help(D(2023, 3, 1), helped=False),
+    ]
+    out = compute_indicators(
+        pathway_table(rows), indicators=["help_needed_recorded"], reference_date=REF, suppress=False
+    )
+    before, after = out.sort("period_start").rows(named=True)
+    assert before["period"] == "2022-T3" and before["not_available"] is True
+    assert (before["numerator"], before["denominator"], before["value"]) == (None, None, None)
+    assert "2023-01-01" in before["not_available_reason"]
+    assert after["period"] == "2023-T1" and after["not_available"] is False
+    assert (after["numerator"], after["denominator"], after["value"]) == (1, 2, 0.5)
+    assert after["not_available_reason"] is None
+    assert "help_needed_recorded" in out.metadata.codes_not_in_force
+    # suppression leaves the not-available cell alone (nothing to hide), and hides the small one
+    hidden = compute_indicators(
+        pathway_table(rows), indicators=["help_needed_recorded"], reference_date=REF
+    ).sort("period_start")
+    assert hidden["suppressed"].to_list() == [False, True]
+    assert hidden["not_available"].to_list() == [True, False]
+
+
+def test_a_tertial_straddling_the_start_counts_from_the_start(tmp_path: Path) -> None:
+    # an extension moves H's start to 2023-03-01, inside 2023-T1: the pathway ended in February
+    # is left out, the one ended in March counts; 2022-T3 is not available
+    ext = tmp_path / "h.toml"
+    ext.write_text(
+        '[[validity]]\nsystem = 9322\ncode = "H"\nvalid_from = 2023-03-01\n', encoding="utf-8"
+    )
+    from pakkeforlop import load_catalogue
+
+    cat = load_catalogue("2024", extension=ext)
+    assert cat.events["H"].valid_from == D(2023, 3, 1)
+    rows = [
+        _closed_with_help(D(2022, 10, 3), helped=False),
+        _closed_with_help(D(2023, 2, 1), helped=False),
+        _closed_with_help(D(2023, 3, 10)),
+    ]
+    table = compute_indicators(
+        pathway_table(rows),
+        indicators=["help_needed_recorded"],
+        reference_date=REF,
+        suppress=False,
+        catalogue=cat,
+    )
+    out = table.sort("period_start")
+    assert out.select("period", "not_available", "numerator", "denominator").rows() == [
+        ("2022-T3", True, None, None),
+        ("2023-T1", False, 1, 1),
+    ]
+    assert "2023-03-01" in table.metadata.codes_not_in_force["help_needed_recorded"]
+
+
+def test_a_validity_override_must_name_an_existing_code(tmp_path: Path) -> None:
+    from pakkeforlop import CatalogueError, load_catalogue
+
+    ext = tmp_path / "bad.toml"
+    ext.write_text('[[validity]]\nsystem = 9322\ncode = "Q"\nvalid_from = 2023-03-01\n')
+    with pytest.raises(CatalogueError, match="does not have; expected an existing code"):
+        load_catalogue("2024", extension=ext)

@@ -131,6 +131,7 @@ def _render(table: IndicatorTable, *, all_periods: bool) -> None:
             notes = [
                 label
                 for flag, label in (
+                    ("not_available", "not available"),
                     ("suppressed", "suppressed"),
                     ("provisional_time", "provisional time"),
                     ("derived", "derived"),
@@ -138,7 +139,11 @@ def _render(table: IndicatorTable, *, all_periods: bool) -> None:
                 if r[flag]
             ]
             cells = [r["period"], *(("all" if r[b] is None else str(r[b])) for b in meta.by)]
-            if d.kind == "duration":
+            if r["not_available"]:
+                # a code not yet in force: never a 0
+                width = 4 if d.kind == "duration" else 3 + (d.target is not None)
+                cells += ["not available", *([""] * (width - 1))]
+            elif d.kind == "duration":
                 cells.append("–" if r["denominator"] is None else str(r["denominator"]))
                 cells += [_fmt_days(r[c]) for c in ("median_days", "p75_days", "p90_days")]
             else:
@@ -184,6 +189,10 @@ def _print_provenance(table: IndicatorTable) -> None:
     if meta.provisional_times_used:
         lines.append("provisional times used: " + ", ".join(meta.provisional_times_used))
     lines += [f"left out: {k}: {v}" for k, v in meta.not_computed.items()]
+    lines += [
+        f"not available before its code came into force: {k}: {v}"
+        for k, v in meta.codes_not_in_force.items()
+    ]
     gaps = list(meta.types_without_time.values())
     if gaps:
         everywhere = [t for t in gaps[0] if all(t in g for g in gaps)]

@@ -7,13 +7,14 @@ reason whose value is unknown) to existing code systems.
 
 from __future__ import annotations
 
+import datetime as dt
 import tomllib
 from functools import cache
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError
 
 from pakkeforlop.codes.models import Catalogue, Code
 from pakkeforlop.errors import CatalogueError
@@ -49,7 +50,19 @@ def _edition(edition: str) -> Catalogue:
     return Catalogue.model_validate(tomllib.loads(text))
 
 
-def _read_extension(path: Path) -> list[Code]:
+class ValidityOverride(BaseModel):
+    """An extension's correction of when an existing code is in force (e.g. H's start)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    system: int
+    code: str
+    valid_from: dt.date | None = None
+    valid_to: dt.date | None = None
+    note: str = ""
+
+
+def _read_extension(path: Path) -> tuple[list[Code], list[ValidityOverride]]:
     try:
         raw: dict[str, Any] = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -58,10 +71,22 @@ def _read_extension(path: Path) -> list[Code]:
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
         msg = f"{path}: not a valid TOML file: {exc}"
         raise CatalogueError(msg) from None
-    unknown = set(raw) - {"code"}
+    unknown = set(raw) - {"code", "validity"}
     if unknown:
-        msg = f"{path}: unexpected top-level keys {sorted(unknown)}; expected only [[code]] tables"
+        msg = (
+            f"{path}: unexpected top-level keys {sorted(unknown)}; expected [[code]] and"
+            " [[validity]] tables"
+        )
         raise CatalogueError(msg)
+    overrides: list[ValidityOverride] = []
+    for i, entry in enumerate(raw.get("validity", []), start=1):
+        try:
+            overrides.append(ValidityOverride.model_validate(entry))
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(x) for x in first["loc"])
+            msg = f"{path}: [[validity]] entry {i}: {where}: {first['msg']}"
+            raise CatalogueError(msg) from None
     codes: list[Code] = []
     for i, entry in enumerate(raw.get("code", []), start=1):
         try:
@@ -71,7 +96,7 @@ def _read_extension(path: Path) -> list[Code]:
             where = ".".join(str(x) for x in first["loc"])
             msg = f"{path}: [[code]] entry {i}: {where}: {first['msg']}"
             raise CatalogueError(msg) from None
-    return codes
+    return codes, overrides
 
 
 def load_catalogue(
@@ -102,7 +127,7 @@ def load_catalogue(
     if extension is None:
         return base
     path = Path(extension)
-    extra = _read_extension(path)
+    extra, overrides = _read_extension(path)
     system_ids = {s.id for s in base.systems}
     existing = {(c.system, c.code) for c in base.codes}
     for c in extra:
@@ -120,6 +145,17 @@ def load_catalogue(
             )
             raise CatalogueError(msg)
     data = base.model_dump(by_alias=True)
+    by_key = {(c["system"], c["code"]): c for c in data["code"]}
+    for o in overrides:
+        if (o.system, o.code) not in by_key:
+            msg = (
+                f"{path}: [[validity]] names code {o.code!r} of system {o.system}, which edition"
+                f" {edition} does not have; expected an existing code"
+            )
+            raise CatalogueError(msg)
+        entry = by_key[(o.system, o.code)]
+        entry["valid_from"], entry["valid_to"] = o.valid_from, o.valid_to
+        entry["note"] = o.note or f"validity set by the extension {path.name}"
     data["code"] = [*data["code"], *(c.model_dump() for c in extra)]
     data["extension"] = str(path)
     return Catalogue.model_validate(data)

@@ -74,6 +74,8 @@ _TAIL: Final = (
     "ci_low",
     "ci_high",
     "suppressed",
+    "not_available",
+    "not_available_reason",
     "target",
     "meets_target",
     "median_days",
@@ -153,6 +155,7 @@ def _empty(by: Sequence[str]) -> pl.DataFrame:
         "numerator": pl.Int64(),
         "denominator": pl.Int64(),
         "suppressed": pl.Boolean(),
+        "not_available": pl.Boolean(),
         "meets_target": pl.Boolean(),
         "provisional_time": pl.Boolean(),
         "derived": pl.Boolean(),
@@ -248,8 +251,14 @@ def _finalise(
     by: Sequence[str],
     period: Period,
     level: float,
+    code_starts: Mapping[str, tuple[dt.date, str]] | None = None,
 ) -> pl.DataFrame:
-    """Add definition columns, labels, value, interval and target to the aggregated cells."""
+    """Add definition columns, labels, value, interval and target to the aggregated cells.
+
+    A cell of an indicator whose code came into force after the cell's period ended is
+    ``not_available`` with the reason; its counts, value and interval are empty (never a 0).
+    """
+    starts = code_starts or {}
     defs = pl.DataFrame(
         {
             "indicator_id": [d.id for d in chosen],
@@ -258,8 +267,15 @@ def _finalise(
             "_proportion": [d.kind == "proportion" for d in chosen],
             "target": [d.target for d in chosen],
             "derived": [d.derived for d in chosen],
+            "_code_start": [starts[d.id][0] if d.id in starts else None for d in chosen],
+            "_code_reason": [starts[d.id][1] if d.id in starts else None for d in chosen],
         },
-        schema_overrides={"target": pl.Float64, "_order": pl.Int32},
+        schema_overrides={
+            "target": pl.Float64,
+            "_order": pl.Int32,
+            "_code_start": pl.Date,
+            "_code_reason": pl.String,
+        },
     )
     low, high = wilson_exprs(pl.col("numerator"), pl.col("denominator"), level=level)
     prop = pl.col("_proportion")
@@ -275,9 +291,34 @@ def _finalise(
             pl.lit(False).alias("suppressed"),
         )
         .with_columns((pl.col("value") >= pl.col("target")).alias("meets_target"))
+        .with_columns(
+            (pl.col("period_end") < pl.col("_code_start")).fill_null(value=False).alias("_na")
+        )
+        .with_columns(
+            pl.col("_na").alias("not_available"),
+            pl.when(pl.col("_na")).then(pl.col("_code_reason")).alias("not_available_reason"),
+            *(
+                pl.when(~pl.col("_na")).then(pl.col(c)).alias(c)
+                for c in _NOT_AVAILABLE_BLANKS
+            ),
+        )
         .sort(["_order", "period_start", *by], nulls_last=False)
     )
     return out.select(OUTPUT_COLUMNS(by))
+
+
+#: What a not-available cell leaves empty.
+_NOT_AVAILABLE_BLANKS: Final = (
+    "numerator",
+    "denominator",
+    "value",
+    "ci_low",
+    "ci_high",
+    "meets_target",
+    "median_days",
+    "p75_days",
+    "p90_days",
+)
 
 
 def compute_indicators(
@@ -564,6 +605,9 @@ class _Settings:
     ctx: CompileContext
     prov: list[int]
     level: float
+    code_starts: dict[str, tuple[dt.date, str]]
+    """Indicator → (the day the code it rests on came into force, why it is not available
+    before): domain/indicators.md §3, "Codes not yet in force"."""
 
     def fingerprint(self) -> str:
         """What the partials depend on, as compact JSON (stored in each partial's summary row).
@@ -647,7 +691,30 @@ def _settings(chosen_settings: IndicatorSettings, catalogue: Catalogue | str | N
         ctx=ctx,
         prov=[i for i, t in enumerate(tim.times) if t.status == "provisional"],
         level=level,
+        code_starts=_code_starts(chosen, cat),
     )
+
+
+def _code_starts(
+    chosen: Sequence[IndicatorDefinition], cat: Catalogue
+) -> dict[str, tuple[dt.date, str]]:
+    """When the code each indicator rests on came into force, from the catalogue's ``valid_from``.
+
+    An indicator that rests on a code (``requires_event``) is not available for a period that
+    ends before that day, and counts units only from it (domain/indicators.md §3).
+    """
+    out: dict[str, tuple[dt.date, str]] = {}
+    for d in chosen:
+        code = cat.events.get(d.requires_event) if d.requires_event else None
+        if code is None or code.valid_from is None:
+            continue
+        unsure = " [UNSURE: assumed]" if "UNSURE" in code.note else ""
+        reason = (
+            f"event {code.code} is in force from {code.valid_from.isoformat()}{unsure}"
+            f" (code edition {cat.edition}); the indicator counts units from that day only"
+        )
+        out[d.id] = (code.valid_from, reason)
+    return out
 
 
 def _partials(
@@ -657,7 +724,9 @@ def _partials(
     schema = partial_schema(s.dims)
     plans = [
         _partial_cells(
-            unit_frame(base, d, s.ctx, by=s.dims, start=s.first, end=s.last),
+            _from_code_start(
+                unit_frame(base, d, s.ctx, by=s.dims, start=s.first, end=s.last), d, s
+            ),
             d,
             s.dims,
             s.per,
@@ -676,6 +745,22 @@ def _partials(
     )
     frames = pl.collect_all([*plans, summary])
     return pl.concat([f.select(schema.names()).cast(schema) for f in frames], how="vertical")
+
+
+def _from_code_start(
+    units: pl.LazyFrame, d: IndicatorDefinition, s: _Settings
+) -> pl.LazyFrame:
+    """Drop units anchored before the indicator's code came into force, in the period it starts.
+
+    The period straddling the start counts from the start; the periods that end before it keep
+    their units only to be reported as not available, without counts.
+    """
+    if d.id not in s.code_starts:
+        return units
+    start = s.code_starts[d.id][0]
+    anchor = pl.col("_anchor")
+    before_start = period_end(period_start(anchor, s.per), s.per) < start
+    return units.filter((anchor >= start) | before_start)
 
 
 def _merge_partials(
@@ -821,11 +906,16 @@ def _combine(
             ]
         )
         used = rows["time_rows"].to_list()
-        table = _finalise(cells, s.chosen, by=s.dims, period=s.per, level=level)
+        table = _finalise(
+            cells, s.chosen, by=s.dims, period=s.per, level=level, code_starts=s.code_starts
+        )
     else:
         table = _empty(s.dims)
     if pol is not None and table.height:
-        table = apply_suppression(table, pol, by=s.dims)
+        # a not-available cell has no counts to hide (its period is all not available)
+        table = apply_suppression(table, pol, by=s.dims).with_columns(
+            (pl.col("suppressed") & ~pl.col("not_available")).alias("suppressed")
+        )
     meta = _metadata(
         s,
         used_rows=sorted(set(used) & set(s.prov)),
@@ -902,6 +992,7 @@ def _metadata(
         unknown_care_level=unknown_care_level,
         indicators=tuple(d.id for d in chosen),
         not_computed=s.skipped,
+        codes_not_in_force={k: v[1] for k, v in s.code_starts.items()},
         input_rows=input_rows,
         pathway_count=pathway_count,
         findings_count=sum(by_severity.values()) if by_severity is not None else None,

@@ -172,6 +172,9 @@ class IndicatorMetadata(BaseModel):
     unknown_care_level: CareLevelDefault
     indicators: tuple[str, ...]
     not_computed: dict[str, str] = Field(default_factory=dict)
+    codes_not_in_force: dict[str, str] = Field(default_factory=dict)
+    """Indicators resting on a code with a start date, and why periods that end before it are
+    ``not_available`` (domain/indicators.md §3, "Codes not yet in force")."""
     """Indicators left out, with the reason (e.g. no national code)."""
     input_rows: int | None = None
     """Rows read from the extract."""

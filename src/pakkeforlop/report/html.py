@@ -145,7 +145,14 @@ def _headline_row(
     if cur is not None:
         if cur.get("denominator") is not None:
             row["n"] = fmt_count(int(cur["denominator"]), lang)
-        if cur.get("suppressed"):
+        if cur.get("not_available"):
+            row.update(
+                value=lab["not_available"],
+                value_class="suppressed",
+                value_title=str(cur.get("not_available_reason") or ""),
+            )
+            row["n"] = lab["not_available"]
+        elif cur.get("suppressed"):
             row.update(
                 value=lab["suppressed"],
                 value_class="suppressed",

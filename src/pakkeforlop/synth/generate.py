@@ -463,7 +463,8 @@ def _simulate(
         ),
         "H": _Slot(
             helped,
-            np.maximum(c, x - _int_between(rng, 0, 7, m)),
+            # never before H came into force (weekend moves only go forward, to the Monday)
+            np.maximum(np.maximum(c, help_from), x - _int_between(rng, 0, 7, m)),
             _pick_n(rng, _letter_vector(w.profile.help_needed_outcomes), m),
         ),
     }
@@ -682,7 +683,10 @@ def simulate_chunk(
     last = x_end[inst]
     clip = np.isin(rows.slot, [_S["H"], _S["T"], _S["UF"]])
     rows.date = np.where(clip, np.minimum(rows.date, last), rows.date).astype(np.int32)
-    kept = np.flatnonzero((rows.date <= last) & (rows.date <= end))
+    # H is not registered before it came into force, also when its pathway ended earlier
+    help_from = (g.help_needed_from - dt.date(1970, 1, 1)).days
+    too_early = (rows.slot == _S["H"]) & (rows.date < help_from)
+    kept = np.flatnonzero((rows.date <= last) & (rows.date <= end) & ~too_early)
     order = kept[np.argsort(rows.sort_key()[kept])]
     # Two slots may land on the same day with the same code (e.g. two evaluations): keep one.
     same = np.zeros(len(order), dtype=np.bool_)
