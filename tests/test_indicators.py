@@ -811,3 +811,59 @@ def test_a_validity_override_must_name_an_existing_code(tmp_path: Path) -> None:
     ext.write_text('[[validity]]\nsystem = 9322\ncode = "Q"\nvalid_from = 2023-03-01\n')
     with pytest.raises(CatalogueError, match="does not have; expected an existing code"):
         load_catalogue("2024", extension=ext)
+
+
+# --- activity indicators (counts; domain/indicators.md §3) ------------------------------------
+
+
+def test_pathways_started_ended_and_open_are_counts() -> None:
+    rows = [
+        # started 2023-T1, ended 2023-T2 (completed)
+        {"start_date": D(2023, 1, 10), "end_date": D(2023, 5, 31), "end_reason": "G"},
+        # started 2023-T1, ended on T1's last day: still open on it
+        {"start_date": D(2023, 2, 1), "end_date": D(2023, 4, 30), "end_reason": "R"},
+        # started 2023-T2, never ended: open at the end of T2 and T3 (the reference date)
+        {"start_date": D(2023, 6, 1)},
+        # started 2023-T1, ended in T1
+        {"start_date": D(2023, 3, 1), "end_date": D(2023, 3, 20), "end_reason": "G"},
+    ]
+    ids = ["pathways_started", "pathways_ended", "pathways_open"]
+    out = compute_indicators(
+        pathway_table(rows), indicators=ids, reference_date=REF, suppress=False
+    )
+    got = {
+        (r["indicator_id"], r["period"]): (r["value"], r["numerator"], r["denominator"])
+        for r in out.iter_rows(named=True)
+    }
+    assert got[("pathways_started", "2023-T1")] == (3.0, 3, None)
+    assert got[("pathways_started", "2023-T2")] == (1.0, 1, None)
+    assert got[("pathways_ended", "2023-T1")] == (2.0, 2, None)  # 20 March and 30 April
+    assert got[("pathways_ended", "2023-T2")] == (1.0, 1, None)
+    assert got[("pathways_open", "2023-T1")] == (2.0, 2, None)  # the first two
+    assert got[("pathways_open", "2023-T2")] == (1.0, 1, None)  # the open one
+    assert got[("pathways_open", "2023-T3")] == (1.0, 1, None)
+    assert out.filter(pl.col("indicator_id").is_in(ids))["ci_low"].null_count() == out.height
+    # per end reason
+    by_reason = compute_indicators(
+        pathway_table(rows),
+        indicators=["pathways_ended"],
+        by="end_reason",
+        reference_date=REF,
+        suppress=False,
+    )
+    cells = by_reason.filter(pl.col("end_reason").is_not_null(), period="2023-T1")
+    assert sorted(cells.select("end_reason", "numerator").rows()) == [("G", 1), ("R", 1)]
+
+
+def test_small_counts_are_hidden_by_the_count_rule() -> None:
+    # 4 starts in 2023-T1 and 5 in 2023-T2: nki hides 1-4 (a count has no denominator rule)
+    rows = [{"start_date": D(2023, 1, 2 + k)} for k in range(4)]
+    rows += [{"start_date": D(2023, 5, 2 + k)} for k in range(5)]
+    for policy, hidden in (("nki", [True, False]), ("npr", [False, False])):
+        out = compute_indicators(
+            pathway_table(rows), indicators=["pathways_started"], reference_date=REF, policy=policy
+        ).sort("period_start")
+        assert out["suppressed"].to_list() == hidden, policy
+        assert out["value"].to_list() == [
+            None if h else v for h, v in zip(hidden, [4.0, 5.0], strict=True)
+        ]

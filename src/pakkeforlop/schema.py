@@ -136,6 +136,7 @@ STRATUM_COLUMNS: Final = (
     "sex",
     "age_group",
     "care_level",
+    "end_reason",
 )
 
 #: The pathway table: one row per pathway instance (domain/extract-and-timeline.md §2).

@@ -37,6 +37,7 @@ from pakkeforlop.indicators.models import (
     OutcomeCodes,
 )
 from pakkeforlop.indicators.times import PathwayTimes
+from pakkeforlop.periods import Period, period_end, period_start
 from pakkeforlop.schema import CARE_LEVEL, PATHWAY_STATUS
 
 __all__ = [
@@ -68,6 +69,8 @@ class CompileContext:
     times: PathwayTimes
     unknown_care_level: CareLevelDefault = "outpatient"
     somatic_codes: tuple[str, ...] = ()
+    period: Period = "tertial"
+    """The reporting period (units ``open_at_period_end`` are one per period end)."""
 
 
 class Block(NamedTuple):
@@ -221,6 +224,9 @@ ANCHORS: Final[dict[str, Block]] = {
         "the later E, or the due date for a gap still open",
         lambda c: pl.coalesce(pl.col("_next_eval"), pl.col("_due")),
     ),
+    "period_end": Block(
+        "the last day of each period the pathway is open on", lambda c: pl.col("_period_end")
+    ),
 }
 
 #: Durations in days, by name, for duration indicators.
@@ -359,6 +365,34 @@ def interval_columns(frame: pl.LazyFrame, interval: Interval, ctx: CompileContex
     raise ValueError(msg)
 
 
+#: ``pl.date_ranges`` steps of each period kind.
+_PERIOD_STEP: Final[dict[str, str]] = {"month": "1mo", "tertial": "4mo", "year": "1y"}
+
+
+def _open_frame(frame: pl.LazyFrame, ctx: CompileContext) -> pl.LazyFrame:
+    """One row per pathway and period end on which the pathway is open (``_period_end``).
+
+    Open on a day: started on or before it and not ended before it (a pathway whose X falls on
+    that day was still open, domain/indicators.md §3). Only period ends on or before the
+    reference date count.
+    """
+    per = ctx.period
+    start = pl.col("start_date")
+    last = pl.min_horizontal(pl.coalesce(pl.col("end_date"), _REF), _REF)
+    ends = pl.date_ranges(
+        period_start(start, per), period_start(last, per), interval=_PERIOD_STEP[per]
+    )
+    exploded = (
+        frame.filter(start.is_not_null() & (start <= _REF))
+        .with_columns(ends.alias("_p"))
+        .explode("_p")
+        .with_columns(period_end(pl.col("_p"), per).alias("_period_end"))
+    )
+    end = pl.col("_period_end")
+    still_open = pl.col("end_date").is_null() | (pl.col("end_date") >= end)
+    return exploded.filter((end >= start) & still_open & (end <= _REF)).drop("_p")
+
+
 def _gap_frame(frame: pl.LazyFrame, ctx: CompileContext) -> pl.LazyFrame:
     """One row per gap after an evaluation on or after the final clinical decision.
 
@@ -463,6 +497,10 @@ def unit_frame(
     """
     if definition.unit == "evaluation_gap":
         frame = _gap_frame(pathways, ctx)
+    elif definition.unit == "open_at_period_end":
+        frame = _open_frame(pathways, ctx).with_columns(
+            pl.lit(None, dtype=pl.Int32).alias("_time_row")
+        )
     elif definition.interval is not None:
         frame = interval_columns(pathways, definition.interval, ctx)
     else:
@@ -475,6 +513,9 @@ def unit_frame(
         keep = keep & (anchor <= end)
     if definition.kind == "proportion":
         num = _all([PREDICATES[n].build(ctx) for n in definition.numerator])
+        days = pl.lit(None, dtype=pl.Int32)
+    elif definition.kind == "count":
+        num = pl.lit(value=True)  # every unit counts
         days = pl.lit(None, dtype=pl.Int32)
     else:
         num = pl.lit(None, dtype=pl.Boolean)

@@ -265,6 +265,7 @@ def _finalise(
             "goal_area": [d.goal_area for d in chosen],
             "_order": list(range(len(chosen))),
             "_proportion": [d.kind == "proportion" for d in chosen],
+            "_count": [d.kind == "count" for d in chosen],
             "target": [d.target for d in chosen],
             "derived": [d.derived for d in chosen],
             "_code_start": [starts[d.id][0] if d.id in starts else None for d in chosen],
@@ -285,7 +286,13 @@ def _finalise(
         .with_columns(
             period_label(pl.col("period_start"), period).alias("period"),
             period_end(pl.col("period_start"), period).alias("period_end"),
-            pl.when(prop).then(value).alias("value"),
+            # a count (activity indicator): value = the count, no denominator, no interval
+            pl.when(prop)
+            .then(value)
+            .when(pl.col("_count"))
+            .then(pl.col("numerator").cast(pl.Float64))
+            .alias("value"),
+            pl.when(~pl.col("_count")).then(pl.col("denominator")).alias("denominator"),
             pl.when(prop).then(low).alias("ci_low"),
             pl.when(prop).then(high).alias("ci_high"),
             pl.lit(False).alias("suppressed"),
@@ -678,6 +685,7 @@ def _settings(chosen_settings: IndicatorSettings, catalogue: Catalogue | str | N
         times=tim,
         unknown_care_level=unknown_care_level,
         somatic_codes=tuple(o for e, o in mapped if e == "U" and o),
+        period=per,
     )
     return _Settings(
         per=per,
@@ -913,7 +921,8 @@ def _combine(
         table = _empty(s.dims)
     if pol is not None and table.height:
         # a not-available cell has no counts to hide (its period is all not available)
-        table = apply_suppression(table, pol, by=s.dims).with_columns(
+        counts = [d.id for d in s.chosen if d.kind == "count"]
+        table = apply_suppression(table, pol, by=s.dims, counts=counts).with_columns(
             (pl.col("suppressed") & ~pl.col("not_available")).alias("suppressed")
         )
     meta = _metadata(

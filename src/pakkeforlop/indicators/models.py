@@ -75,8 +75,12 @@ class IndicatorDefinition(BaseModel):
     goal_area: str
     title_nb: str
     title_en: str
-    unit: Literal["pathway", "evaluation_gap"] = "pathway"
-    kind: Literal["proportion", "duration"] = "proportion"
+    unit: Literal["pathway", "evaluation_gap", "open_at_period_end"] = "pathway"
+    """A pathway; a gap between evaluations; or a pathway on the last day of each period it is
+    open on (``pathways_open``)."""
+    kind: Literal["proportion", "duration", "count"] = "proportion"
+    """A share (numerator / denominator), a duration in days (median, p75, p90), or a count of
+    units (an activity indicator: value = count, no interval)."""
     anchor: str
     denominator: tuple[str, ...]
     numerator: tuple[str, ...] = ()
@@ -105,6 +109,9 @@ class IndicatorDefinition(BaseModel):
             raise ValueError(msg)
         if self.kind == "proportion" and (self.duration is not None or not self.numerator):
             msg = f"{self.id}: a proportion indicator names a numerator and no duration"
+            raise ValueError(msg)
+        if self.kind == "count" and (self.duration is not None or self.numerator):
+            msg = f"{self.id}: a count indicator names neither a numerator nor a duration"
             raise ValueError(msg)
         return self
 

@@ -113,7 +113,7 @@ def _secondary(
     prefix will do, every stratum cell and the overall row are hidden.
     """
     strata = ~pl.col("_total")
-    order = [*keys, "_total", "_p", "denominator", "numerator", *by]
+    order = [*keys, "_total", "_p", "_rule_den", "numerator", *by]
     ranked = df.sort(
         order,
         descending=[False] * len(keys) + [False, True, False, False] + [False] * len(by),
@@ -121,7 +121,7 @@ def _secondary(
     )
     in_strata = pl.when(strata)
     rank = in_strata.then(strata.cast(pl.Int64).cum_sum().over(keys))
-    cum_den = in_strata.then(pl.col("denominator").fill_null(0).cum_sum().over(keys))
+    cum_den = in_strata.then(pl.col("_rule_den").fill_null(0).cum_sum().over(keys))
     cum_num = in_strata.then(pl.col("numerator").fill_null(0).cum_sum().over(keys))
     n_primary = (pl.col("_p") & strata).sum().over(keys)
     need = pl.when(n_primary == 1).then(2).otherwise(n_primary)
@@ -152,6 +152,7 @@ def apply_suppression(
     *,
     by: Sequence[str] = (),
     group: Sequence[str] = ("indicator_id", "period"),
+    counts: Sequence[str] = (),
 ) -> pl.DataFrame:
     """Apply a suppression policy to an indicator table.
 
@@ -162,6 +163,9 @@ def apply_suppression(
         policy: The policy (name or model); the default (``nki``) when ``None``.
         by: The stratum columns.
         group: Columns that identify one set of cells summing to an overall row.
+        counts: Indicators whose cells are counts (activity indicators: the count is in
+            ``numerator``, no denominator): the policy's count rule applies to them, a count
+            in the hidden range (nki 1-4, npr 1-2) is hidden (domain/indicators.md §3).
 
     Returns:
         The table, same rows and order, with ``suppressed`` set and hidden cells blanked.
@@ -181,10 +185,15 @@ def apply_suppression(
     den = pl.col("denominator")
     num = pl.col("numerator")
     is_total = pl.all_horizontal(*(pl.col(b).is_null() for b in by)) if by else pl.lit(True)
+    # a count has no denominator: only the numerator (count) rule applies to it
+    is_count = pl.col("indicator_id").is_in(list(counts)) if counts else pl.lit(value=False)
     df = table.with_row_index("_row").with_columns(
         is_total.alias("_total"),
-        _small_den(den, pol).alias("_pden"),
-        _small(den, num, pol).alias("_p"),
+        pl.when(is_count).then(pl.lit(pol.min_denominator)).otherwise(den).alias("_rule_den"),
+    )
+    df = df.with_columns(
+        _small_den(pl.col("_rule_den"), pol).alias("_pden"),
+        _small(pl.col("_rule_den"), num, pol).alias("_p"),
     )
     if pol.secondary and by:
         df = _secondary(df, pol, keys, by)

@@ -151,7 +151,9 @@ def trend_data(
             "indicator_id": ids,
             "indicator": [
                 f"{indicator_title(i, lang)} ("
-                + ("%" if definition(i).kind == "proportion" else lab["median_days"])
+                + {"proportion": "%", "count": lab["count"]}.get(
+                    definition(i).kind, lab["median_days"]
+                )
                 + ")"
                 for i in ids
             ],
@@ -168,6 +170,8 @@ def trend_data(
     )
     pct = pl.col("kind") == "proportion"
     median = pl.col("median_days") if "median_days" in rows.columns else pl.lit(None)
+    # an activity indicator is drawn as its count
+    median = pl.when(pl.col("kind") == "count").then(pl.col("value")).otherwise(median)
     return (
         rows.join(defs, on="indicator_id", how="inner")
         .with_columns(group.alias("group"))

@@ -119,7 +119,8 @@ def _headline_row(
 ) -> dict[str, Any]:
     d = definition(ind)
     proportion = d.kind == "proportion"
-    key = "value" if proportion else "median_days"
+    count = d.kind == "count"
+    key = "value" if proportion or count else "median_days"
     row: dict[str, Any] = {
         "id": ind,
         "title": indicator_title(d, lang),
@@ -140,6 +141,8 @@ def _headline_row(
         v = _num(r, key)
         if v is None:
             return None
+        if count:
+            return fmt_count(int(v), lang)
         return fmt_pct(v, lang) if proportion else lab["days"].format(value=fmt_days(v, lang))
 
     if cur is not None:
