@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pakkeforlop import build_pathways, read_extract
-from pakkeforlop.indicators import compute_indicators
+from pakkeforlop.indicators import compute_indicators, suppression_policy
 from pakkeforlop.indicators.testing import pathway_table
 
 REF = dt.date(2024, 3, 31)
@@ -110,8 +110,9 @@ def test_strata_sum_to_total_and_row_order_does_not_matter(
     total = pl.all_horizontal(pl.col(b).is_null() for b in by)
     keys = ["indicator_id", "period"]
     overall = out.filter(total).select(*keys, *COUNTS).sort(keys)
+    full_cross = pl.all_horizontal(pl.col(b).is_not_null() for b in by)  # not the margins
     summed = (
-        out.filter(~total)
+        out.filter(full_cross)
         .group_by(keys)
         .agg(pl.col(c).sum() for c in COUNTS)
         .select(*keys, *COUNTS)
@@ -188,3 +189,78 @@ def test_row_order_of_the_extract_does_not_change_the_indicators() -> None:
         )
 
     assert run(shuffled).equals(run(sample))
+
+
+# --- margins (domain/indicators.md §4: several --by dimensions) ----------------------------------
+
+MARGIN_BY = ["health_region", "sex"]
+
+
+def _level(frame: pl.DataFrame, present: list[str]) -> pl.DataFrame:
+    return frame.filter(
+        *(pl.col(b).is_not_null() for b in present),
+        *(pl.col(b).is_null() for b in MARGIN_BY if b not in present),
+    )
+
+
+@SETTINGS
+@given(pathway_rows())
+def test_every_margin_adds_up_where_nothing_is_hidden(rows: list[dict[str, Any]]) -> None:
+    out = compute_indicators(pathway_table(rows), by=MARGIN_BY, suppress=False, reference_date=REF)
+    out = out.filter(~pl.col("not_available"))
+    keys = ["indicator_id", "period"]
+    cross = _level(out, MARGIN_BY)
+    for dim in MARGIN_BY:
+        margin = _level(out, [dim]).select(*keys, dim, *COUNTS).sort(*keys, dim)
+        summed = (
+            cross.group_by(*keys, dim)
+            .agg(pl.col(c).sum() for c in COUNTS)
+            .select(*keys, dim, *COUNTS)
+            .sort(*keys, dim)
+        )
+        assert margin.select(*keys, dim).equals(summed.select(*keys, dim))
+        for c in COUNTS:
+            assert margin[c].fill_null(0).to_list() == summed[c].fill_null(0).to_list()
+
+
+@SETTINGS
+@given(pathway_rows(), st.sampled_from(["nki", "npr"]))
+def test_no_margin_leaves_a_small_group_recoverable(
+    rows: list[dict[str, Any]], policy: str
+) -> None:
+    table = pathway_table(rows)
+    plain = compute_indicators(table, by=MARGIN_BY, suppress=False, reference_date=REF)
+    out = compute_indicators(table, by=MARGIN_BY, policy=policy, reference_date=REF)
+    pol = suppression_policy(policy)
+    lo, hi = pol.hidden_numerator or (1, 0)
+    counts = {"pathways_started", "pathways_ended", "pathways_open"}
+    keys = ["indicator_id", "period"]
+    joined = plain.select(*keys, *MARGIN_BY, "numerator", "denominator").join(
+        out.select(*keys, *MARGIN_BY, "suppressed", "not_available"),
+        on=[*keys, *MARGIN_BY],
+        nulls_equal=True,
+    )
+
+    def small(ind: str, num: int, den: int) -> bool:
+        if ind in counts:
+            return lo <= num <= hi
+        return den < pol.min_denominator or lo <= num <= hi
+
+    # every way the cells add up: a total row and the cells under it
+    views = [([], [d]) for d in MARGIN_BY] + [([], MARGIN_BY)]
+    views += [([d], MARGIN_BY) for d in MARGIN_BY]
+    for fixed, level in views:
+        totals = _level(joined, fixed)
+        cells = _level(joined, level)
+        for total in totals.filter(~pl.col("suppressed"), ~pl.col("not_available")).iter_rows(
+            named=True
+        ):
+            match = [pl.col(k) == total[k] for k in (*keys, *fixed)]
+            under = cells.filter(*match)
+            hidden = under.filter(pl.col("suppressed"))
+            if hidden.height == 0:
+                continue
+            assert hidden.height >= 2, (fixed, level, total)
+            num = int(hidden["numerator"].fill_null(0).sum())
+            den = int(hidden["denominator"].fill_null(0).sum())
+            assert not small(total["indicator_id"], num, den), (fixed, level, total, num, den)

@@ -41,7 +41,11 @@ from pakkeforlop.indicators.partials import (
 )
 from pakkeforlop.indicators.settings import IndicatorSettings, parse_by
 from pakkeforlop.indicators.stats import normal_quantile, wilson_exprs
-from pakkeforlop.indicators.suppression import apply_suppression, suppression_policy
+from pakkeforlop.indicators.suppression import (
+    apply_margin_suppression,
+    apply_suppression,
+    suppression_policy,
+)
 from pakkeforlop.indicators.times import PathwayTimes, load_pathway_times
 from pakkeforlop.periods import (
     Period,
@@ -844,21 +848,31 @@ def _combined_cells(cells: pl.LazyFrame, s: _Settings) -> pl.LazyFrame:
     # the stratum level, raw values: merging the parts' histograms
     strata = cells.group_by([*PARTIAL_KEYS, *dims, "days"]).agg(sums)
     if dims:
-        # each indicator and period's overall row adds up its stratum cells
-        overall = strata.group_by([*PARTIAL_KEYS, "days"]).agg(sums)
+        # each margin adds up the stratum cells: with several dimensions every dimension on its
+        # own (_level i + 1), then the overall row of each indicator and period (_OVERALL)
+        def margin(kept: list[str], level: int) -> pl.LazyFrame:
+            return (
+                strata.group_by([*PARTIAL_KEYS, *kept, "days"])
+                .agg(sums)
+                .with_columns(
+                    *(pl.lit(None, dtype=pl.String).alias(b) for b in dims if b not in kept),
+                    pl.lit(level, dtype=pl.UInt8).alias("_level"),
+                )
+                .select([*PARTIAL_KEYS, *dims, "days", *_SUMMED, "_level"])
+            )
+
+        singles = [margin([b], i + 1) for i, b in enumerate(dims)] if len(dims) > 1 else []
         levels = pl.concat(
             [
-                strata.with_columns(pl.lit(False).alias("_overall")),
-                overall.with_columns(
-                    *(pl.lit(None, dtype=pl.String).alias(b) for b in dims),
-                    pl.lit(True).alias("_overall"),
-                ).select([*PARTIAL_KEYS, *dims, "days", *_SUMMED, "_overall"]),
+                strata.with_columns(pl.lit(0, dtype=pl.UInt8).alias("_level")),
+                *singles,
+                margin([], _OVERALL),
             ],
             how="vertical",
         )
     else:
-        levels = strata.with_columns(pl.lit(True).alias("_overall"))
-    keys = [*PARTIAL_KEYS, *dims, "_overall"]
+        levels = strata.with_columns(pl.lit(_OVERALL, dtype=pl.UInt8).alias("_level"))
+    keys = [*PARTIAL_KEYS, *dims, "_level"]
     # one row per cell, its histogram as two lists; numbered once, on a collected frame (a lazy
     # plan would number anew on every use)
     per_cell = (
@@ -881,14 +895,16 @@ def _combined_cells(cells: pl.LazyFrame, s: _Settings) -> pl.LazyFrame:
         pl.when(proportion).then(pl.col("numerator")).alias("numerator"),
         # a stratum value missing in the data shows as "unknown" (null means "all")
         *(
-            pl.when(pl.col("_overall"))
-            .then(None)
-            .otherwise(pl.col(b).fill_null(UNKNOWN_STRATUM))
+            pl.when((pl.col("_level") == 0) | (pl.col("_level") == i + 1))
+            .then(pl.col(b).fill_null(UNKNOWN_STRATUM))
             .alias(b)
-            for b in dims
+            for i, b in enumerate(dims)
         ),
     )
 
+
+#: ``_level`` of the overall row (0 is the full cross, i + 1 the margin of dimension i).
+_OVERALL: Final = 255
 
 #: The summed columns of a partial.
 _SUMMED: Final = ("numerator", "denominator", "provisional_time")
@@ -922,7 +938,8 @@ def _combine(
     if pol is not None and table.height:
         # a not-available cell has no counts to hide (its period is all not available)
         counts = [d.id for d in s.chosen if d.kind == "count"]
-        table = apply_suppression(table, pol, by=s.dims, counts=counts).with_columns(
+        suppress = apply_margin_suppression if len(s.dims) > 1 else apply_suppression
+        table = suppress(table, pol, by=s.dims, counts=counts).with_columns(
             (pl.col("suppressed") & ~pl.col("not_available")).alias("suppressed")
         )
     meta = _metadata(

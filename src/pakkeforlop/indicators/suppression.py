@@ -26,7 +26,13 @@ import polars as pl
 from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.indicators.models import SuppressionPolicy
 
-__all__ = ["DEFAULT_POLICY", "apply_suppression", "suppression_policies", "suppression_policy"]
+__all__ = [
+    "DEFAULT_POLICY",
+    "apply_margin_suppression",
+    "apply_suppression",
+    "suppression_policies",
+    "suppression_policy",
+]
 
 #: Columns blanked in every hidden cell (besides ``numerator`` and, when small, ``denominator``).
 BLANKED = ("value", "ci_low", "ci_high", "meets_target", "median_days", "p75_days", "p90_days")
@@ -181,19 +187,42 @@ def apply_suppression(
         [(None, 30, 40, False), ('a', None, 10, True), ('b', None, 14, True), ('c', 15, 16, False)]
     """
     pol = suppression_policy(policy)
+    hide, hide_den = _flags(table, pol, by=by, group=group, counts=counts)
+    return _blank(table, hide, hide_den)
+
+
+def _flags(
+    table: pl.DataFrame,
+    pol: SuppressionPolicy,
+    *,
+    by: Sequence[str],
+    group: Sequence[str],
+    counts: Sequence[str],
+    already: pl.Series | None = None,
+    already_den: pl.Series | None = None,
+) -> tuple[pl.Series, pl.Series]:
+    """Which cells to hide, and whose denominator, for one table of cells and their totals.
+
+    ``already`` (and ``already_den``) are cells hidden by an earlier pass over a linked table
+    (another margin): they count as hidden from the start.
+    """
     keys = list(group)
     den = pl.col("denominator")
     num = pl.col("numerator")
     is_total = pl.all_horizontal(*(pl.col(b).is_null() for b in by)) if by else pl.lit(True)
     # a count has no denominator: only the numerator (count) rule applies to it
     is_count = pl.col("indicator_id").is_in(list(counts)) if counts else pl.lit(value=False)
+    prior = already if already is not None else pl.Series([False] * table.height)
+    prior_den = already_den if already_den is not None else pl.Series([False] * table.height)
     df = table.with_row_index("_row").with_columns(
         is_total.alias("_total"),
         pl.when(is_count).then(pl.lit(pol.min_denominator)).otherwise(den).alias("_rule_den"),
+        prior.alias("_prior"),
+        prior_den.alias("_prior_den"),
     )
     df = df.with_columns(
-        _small_den(pl.col("_rule_den"), pol).alias("_pden"),
-        _small(pl.col("_rule_den"), num, pol).alias("_p"),
+        (_small_den(pl.col("_rule_den"), pol) | pl.col("_prior_den")).alias("_pden"),
+        (_small(pl.col("_rule_den"), num, pol) | pl.col("_prior")).alias("_p"),
     )
     if pol.secondary and by:
         df = _secondary(df, pol, keys, by)
@@ -202,13 +231,85 @@ def apply_suppression(
     else:
         hidden = pl.col("_p")
         hidden_den = pl.col("_pden")
-    df = df.with_columns(hidden.alias("suppressed"), hidden_den.alias("_hden"))
+    out = df.select(hidden.alias("hide"), hidden_den.alias("hide_den"))
+    return out["hide"], out["hide_den"]
+
+
+def _blank(table: pl.DataFrame, hide: pl.Series, hide_den: pl.Series) -> pl.DataFrame:
+    """Set ``suppressed`` and blank what a hidden cell would reveal."""
+    df = table.with_columns(hide.alias("suppressed"), hide_den.alias("_hden"))
     blank = [
         pl.when(~pl.col("suppressed")).then(pl.col(c)).alias(c) for c in BLANKED if c in df.columns
     ]
     df = df.with_columns(
         *blank,
-        pl.when(~pl.col("suppressed")).then(num).alias("numerator"),
-        pl.when(~pl.col("_hden")).then(den).alias("denominator"),
+        pl.when(~pl.col("suppressed")).then(pl.col("numerator")).alias("numerator"),
+        pl.when(~pl.col("_hden")).then(pl.col("denominator")).alias("denominator"),
     )
-    return df.drop([c for c in df.columns if c.startswith("_")])
+    return df.drop("_hden")
+
+
+#: Most passes over linked margins before suppression settles (each pass only hides more).
+_MAX_PASSES = 20
+
+
+def apply_margin_suppression(
+    table: pl.DataFrame,
+    policy: str | SuppressionPolicy | None = None,
+    *,
+    by: Sequence[str],
+    counts: Sequence[str] = (),
+) -> pl.DataFrame:
+    """Suppression for a table with every margin (domain/indicators.md §4, several ``--by``).
+
+    Each way the cells add up is a table of its own, suppressed with secondary suppression:
+    every single-dimension margin against the overall row; the full cross against the overall
+    row; and, per dimension, the cross cells sharing a value of it against that value's margin
+    row. A cell hidden in one of them is hidden in all, so the passes repeat until nothing
+    changes; then the hidden cells are blanked.
+
+    Args:
+        table: The long table, margins included (a null stratum column means "all").
+        policy: The policy (name or model).
+        by: The stratum dimensions (two or more).
+        counts: Indicators whose cells are counts (see :func:`apply_suppression`).
+
+    Returns:
+        The table, same rows and order, with ``suppressed`` set and hidden cells blanked.
+    """
+    pol = suppression_policy(policy)
+    dims = list(by)
+    present = [pl.col(d).is_not_null() for d in dims]
+    n_present = pl.sum_horizontal(*(p.cast(pl.Int8) for p in present))
+    overall = n_present == 0
+    full = n_present == len(dims)
+    views: list[tuple[pl.Expr, list[str], list[str]]] = []  # rows, group, by
+    for d in dims:
+        single = pl.col(d).is_not_null() & (n_present == 1)
+        views.append((single | overall, ["indicator_id", "period"], [d]))
+    views.append((full | overall, ["indicator_id", "period"], dims))
+    for d in dims:
+        margin = pl.col(d).is_not_null() & (n_present == 1)
+        views.append((full | margin, ["indicator_id", "period", d], [x for x in dims if x != d]))
+    hide = pl.Series([False] * table.height)
+    hide_den = pl.Series([False] * table.height)
+    numbered = table.with_row_index("_at")
+    for _ in range(_MAX_PASSES):
+        before = (hide.sum(), hide_den.sum())
+        for rows, group, sub_by in views:
+            part = numbered.with_columns(hide.alias("_h"), hide_den.alias("_hd")).filter(rows)
+            h, hd = _flags(
+                part.drop("_at", "_h", "_hd"),
+                pol,
+                by=sub_by,
+                group=group,
+                counts=counts,
+                already=part["_h"],
+                already_den=part["_hd"],
+            )
+            at = part["_at"]
+            hide = hide.scatter(at, h)
+            hide_den = hide_den.scatter(at, hd)
+        if (hide.sum(), hide_den.sum()) == before:
+            break
+    return _blank(table, hide, hide_den)
