@@ -298,12 +298,14 @@ def test_first_evaluation_in_time() -> None:
         {**treat, "pathway_type": "D06"},  # p9 D06: EXCLUDED
         {**treat, "final_decision_outcome": "K"},  # p10 not a treatment decision
     ]
-    # denominator p1 p2 p3 p7 p8 = 5; numerator p1 p8 = 2
-    assert overall(rows, "first_evaluation_in_time") == (2, 5)
+    # every care level: denominator p1 p2 p3 p7 p8 = 5; numerator p1 p8 = 2
+    assert overall(rows, "first_evaluation_in_time_all_levels") == (2, 5)
+    # the official indicator is outpatient only: p7 (inpatient) leaves; numerator p1 p8
+    assert overall(rows, "first_evaluation_in_time") == (2, 4)
     # the anchor is the due date: p1-p3 due 12 Feb, p7 15 Jan, p8 29 Jan: all in 2023-T1
     out = compute_indicators(
         pathway_table(rows),
-        indicators=["first_evaluation_in_time"],
+        indicators=["first_evaluation_in_time_all_levels"],
         reference_date=REF,
         suppress=False,
     )
@@ -698,6 +700,7 @@ def test_catalogue_is_consistent_and_listed() -> None:
         "assessment_in_time",
         "assessment_in_time_excl_postponed",
         "first_evaluation_in_time",
+        "first_evaluation_in_time_all_levels",
         "plan_cocreated",
     }
     table = definitions_table(load_catalogue("2024"))
@@ -867,3 +870,51 @@ def test_small_counts_are_hidden_by_the_count_rule() -> None:
         assert out["value"].to_list() == [
             None if h else v for h, v in zip(hidden, [4.0, 5.0], strict=True)
         ]
+
+
+
+def test_an_interval_nothing_has_ended_is_judged_at_the_level_that_started_it() -> None:
+    # domain/indicators.md §2: D01 between evaluations 42 days inpatient, 56 outpatient. After an
+    # inpatient E on 1 March with no E since, the gap falls due on 12 April (42 days), not on
+    # 26 April; the pathway ends on 20 April, after that due date: the gap counts, late.
+    c = D(2023, 1, 1)
+    row = {
+        "pathway_type": "D01",
+        "final_decision_date": c,
+        "final_decision_outcome": "T",
+        "evaluation_dates": [D(2023, 1, 5), D(2023, 3, 1)],
+        "evaluation_care_levels": ["inpatient", "inpatient"],
+        "end_date": D(2023, 4, 20),
+        "end_reason": "G",
+    }
+    out = compute_indicators(
+        pathway_table([row]),
+        indicators=["evaluation_interval_in_time"],
+        reference_date=REF,
+        suppress=False,
+        period="year",
+    )
+    # gap 1: 5 Jan -> 1 Mar = 55 days > 42 (inpatient): late; gap 2: open, due 12 Apr: late
+    assert out.select("numerator", "denominator").rows() == [(0, 2)]
+    # the first evaluation of an inpatient treatment decision with no E yet: the C's level
+    first = {
+        "pathway_type": "D08",
+        "final_decision_date": c,
+        "final_decision_outcome": "P",
+        "care_level": "inpatient",
+    }
+    # D08 C -> first E: inpatient 14 days (outpatient 28): due 15 Jan, not 29 Jan
+    kept = compute_indicators(
+        pathway_table([{**first, "end_date": D(2023, 1, 20), "end_reason": "G"}]),
+        indicators=["first_evaluation_in_time_all_levels"],
+        reference_date=REF,
+        suppress=False,
+    )
+    assert kept.select("numerator", "denominator").rows() == [(0, 1)]  # open on 15 Jan: late
+    official = compute_indicators(
+        pathway_table([first]),
+        indicators=["first_evaluation_in_time"],
+        reference_date=REF,
+        suppress=False,
+    )
+    assert official.height == 0  # inpatient: not in the official (outpatient) indicator

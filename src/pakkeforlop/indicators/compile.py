@@ -14,11 +14,12 @@ in days, null when the pathway type has none), ``_time_row`` (the row of the pat
 that gave it), ``_due`` (interval start + limit) and ``_check_due`` (the due date by which the
 unit's outcome must be known: see :func:`interval_columns`).
 
-Care level of an interval is the care level of the registration that ends it: the final
-clinical decision (``care_level``) for assessment, the treatment start
-(``treatment_start_care_level``) for detox-to-treatment, the evaluation
-(``evaluation_care_levels``) for evaluation intervals. Unknown care level uses the configurable
-default (outpatient); day care counts as outpatient [DERIVED].
+Care level of an interval (:func:`interval_inpatient`, domain/indicators.md §2) is the care
+level of the registration that ends it: the final clinical decision (``care_level``) for
+assessment, the treatment start (``treatment_start_care_level``) for detox-to-treatment, the
+evaluation (``evaluation_care_levels``) for evaluation intervals; when nothing has ended it yet,
+the registration that starts it (the final C for the first evaluation, the E before for a gap);
+then the configurable default (outpatient) [DERIVED]. Day care counts as outpatient.
 """
 
 from __future__ import annotations
@@ -138,6 +139,10 @@ PREDICATES: Final[dict[str, Block]] = {
     "no_recommended_time": Block(
         "no recommended time for the pathway type (e.g. D06)",
         lambda c: pl.col("_limit").is_null(),
+    ),
+    "outpatient_interval": Block(
+        "the interval's care level is outpatient (day care included; see domain/indicators.md §2)",
+        lambda c: ~pl.col("_interval_inpatient"),
     ),
     "not_yet_due": Block(
         "the due date (interval start + recommended time) is after the reference date",
@@ -276,6 +281,31 @@ def _inpatient(care: pl.Expr, ctx: CompileContext) -> pl.Expr:
     return (care == inpatient).fill_null(ctx.unknown_care_level == "inpatient")
 
 
+def interval_inpatient(
+    ending: pl.Expr | None, starting: pl.Expr | None, ctx: CompileContext
+) -> pl.Expr:
+    """Whether an interval is judged at the inpatient limit (domain/indicators.md §2).
+
+    The care level of an interval is that of the registration that ends it; when nothing has
+    ended it yet, that of the registration that starts it; when neither has one, the
+    configurable default (outpatient) [DERIVED]. Day care counts as outpatient. The one rule for
+    every interval: assessment (ended by the final C), detox to treatment (ended by the
+    treatment start), the first evaluation (ended by the first E, started by the final C) and
+    the gaps between evaluations (ended by the next E, started by the E before).
+
+    Args:
+        ending: The care level of the registration that ends the interval (null if none yet).
+        starting: The care level of the registration that starts it (``None``: not known).
+        ctx: The compile context (the default).
+
+    Returns:
+        A Boolean expression.
+    """
+    levels = [e for e in (ending, starting) if e is not None]
+    care = pl.coalesce(levels) if levels else pl.lit(None, dtype=CARE_LEVEL)
+    return _inpatient(care, ctx)
+
+
 def _lookup(interval: Interval, inpatient: pl.Expr, ctx: CompileContext) -> tuple[pl.Expr, pl.Expr]:
     """The recommended days and the time-file row number for each unit's pathway type."""
     rows = ctx.times.for_interval(interval)
@@ -324,20 +354,24 @@ def interval_columns(frame: pl.LazyFrame, interval: Interval, ctx: CompileContex
     """
     if interval == "assessment":
         extended = _flag("extended_assessment")
-        inpatient = _inpatient(pl.col("care_level"), ctx)
+        inpatient = interval_inpatient(pl.col("care_level"), None, ctx)
         basic_days, basic_row = _lookup("assessment", inpatient, ctx)
         ext_days, ext_row = _lookup("extended_assessment", inpatient, ctx)
         return frame.with_columns(
             pl.when(extended).then(ext_days).otherwise(basic_days).alias("_limit"),
             pl.when(extended).then(ext_row).otherwise(basic_row).alias("_time_row"),
+            inpatient.alias("_interval_inpatient"),
         ).with_columns(
             _plus_days("first_attendance_date", "_limit").alias("_due"),
             pl.lit(None, dtype=pl.Date).alias("_check_due"),
         )
     if interval == "detox_to_treatment":
-        days, row = _lookup(interval, _inpatient(pl.col("treatment_start_care_level"), ctx), ctx)
+        inpatient = interval_inpatient(pl.col("treatment_start_care_level"), None, ctx)
+        days, row = _lookup(interval, inpatient, ctx)
         return (
-            frame.with_columns(days.alias("_limit"), row.alias("_time_row"))
+            frame.with_columns(
+                days.alias("_limit"), row.alias("_time_row"), inpatient.alias("_interval_inpatient")
+            )
             .with_columns(_plus_days("detox_end_date", "_limit").alias("_due"))
             .with_columns(
                 pl.when(pl.col("treatment_start_date").is_null())
@@ -355,9 +389,13 @@ def interval_columns(frame: pl.LazyFrame, interval: Interval, ctx: CompileContex
             .list.get(pl.col("_off"), null_on_oob=True)
             .alias("_first_eval_care"),
         )
-        days, row = _lookup(interval, _inpatient(pl.col("_first_eval_care"), ctx), ctx)
+        # no evaluation yet: judged at the care level of the final C that starts the interval
+        inpatient = interval_inpatient(pl.col("_first_eval_care"), pl.col("care_level"), ctx)
+        days, row = _lookup(interval, inpatient, ctx)
         return (
-            framed.with_columns(days.alias("_limit"), row.alias("_time_row"))
+            framed.with_columns(
+                days.alias("_limit"), row.alias("_time_row"), inpatient.alias("_interval_inpatient")
+            )
             .with_columns(_plus_days("final_decision_date", "_limit").alias("_due"))
             .with_columns(pl.col("_due").alias("_check_due"))
         )
@@ -397,7 +435,8 @@ def _gap_frame(frame: pl.LazyFrame, ctx: CompileContext) -> pl.LazyFrame:
     """One row per gap after an evaluation on or after the final clinical decision.
 
     A gap runs from an E to the next E (``_next_eval``; null for the gap after the last E, which
-    is still open). Its care level is that of the next E; for an open gap, the default.
+    is still open). Its care level is that of the next E; for an open gap, that of the E that
+    opens it (:func:`interval_inpatient`).
 
     The evaluation lists are exploded once; the next E is the next exploded row unless the row is
     the last element of its list (evaluations before the decision are a prefix of the sorted
@@ -426,14 +465,13 @@ def _gap_frame(frame: pl.LazyFrame, ctx: CompileContext) -> pl.LazyFrame:
         .filter(pl.col("_eval") >= pl.col("final_decision_date"))
     )
     closed = pl.col("_next_eval").is_not_null()
-    inpatient = (
-        pl.when(closed)
-        .then(_inpatient(pl.col("_next_care"), ctx))
-        .otherwise(pl.lit(ctx.unknown_care_level == "inpatient"))
-    )
+    # a gap nothing has closed yet is judged at the care level of the E that opens it
+    inpatient = interval_inpatient(pl.when(closed).then(pl.col("_next_care")), pl.col("_care"), ctx)
     days, row = _lookup("between_evaluations", inpatient, ctx)
     return (
-        gaps.with_columns(days.alias("_limit"), row.alias("_time_row"))
+        gaps.with_columns(
+            days.alias("_limit"), row.alias("_time_row"), inpatient.alias("_interval_inpatient")
+        )
         .with_columns(_plus_days("_eval", "_limit").alias("_due"))
         .with_columns(pl.when(~closed).then(pl.col("_due")).alias("_check_due"))
     )
