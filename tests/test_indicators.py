@@ -20,6 +20,7 @@ from pakkeforlop.codes import load_catalogue
 from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.indicators import (
     OUTPUT_COLUMNS,
+    IndicatorSettings,
     compute_indicators,
     definitions_markdown,
     definitions_table,
@@ -872,7 +873,6 @@ def test_small_counts_are_hidden_by_the_count_rule() -> None:
         ]
 
 
-
 def test_an_interval_nothing_has_ended_is_judged_at_the_level_that_started_it() -> None:
     # domain/indicators.md §2: D01 between evaluations 42 days inpatient, 56 outpatient. After an
     # inpatient E on 1 March with no E since, the gap falls due on 12 April (42 days), not on
@@ -918,3 +918,76 @@ def test_an_interval_nothing_has_ended_is_judged_at_the_level_that_started_it() 
         suppress=False,
     )
     assert official.height == 0  # inpatient: not in the official (outpatient) indicator
+
+
+# --- rule regimes and the first attendance (domain/indicators.md §2-§3) -------------------------
+
+
+def test_first_attendance_in_time_for_psychosis() -> None:
+    # D06: first consultation within 7 days of the referral (2019 start rule)
+    rows = [
+        {
+            "pathway_type": "D06",
+            "start_date": D(2023, 1, 2),
+            "first_attendance_date": D(2023, 1, 9),
+        },
+        {
+            "pathway_type": "D06",
+            "start_date": D(2023, 1, 2),
+            "first_attendance_date": D(2023, 1, 10),
+        },
+        # no M, still open past the due date (9 Jan): late
+        {"pathway_type": "D06", "start_date": D(2023, 1, 2)},
+        # ended on 5 Jan, before the due date, without an M: left out
+        {"pathway_type": "D06", "start_date": D(2023, 1, 2), "end_date": D(2023, 1, 5)},
+        # D11 has no recommended time for it: left out
+        {
+            "pathway_type": "D11",
+            "start_date": D(2023, 1, 2),
+            "first_attendance_date": D(2023, 1, 9),
+        },
+    ]
+    assert overall(rows, "first_attendance_in_time") == (1, 3)
+
+
+def test_referral_indicators_are_not_available_under_the_revised_rule() -> None:
+    # revised rule from 2024-09-01 (configurable): 2024-T2 under the 2019 rule, 2024-T3 revised
+    rows = [
+        {"start_date": D(2024, 6, 3), "end_date": D(2024, 6, 20), "end_reason": "R"},
+        {"start_date": D(2024, 6, 4), "end_date": D(2024, 6, 21), "end_reason": "G"},
+        {"start_date": D(2024, 9, 3), "end_date": D(2024, 9, 20), "end_reason": "G"},
+    ]
+    ref = D(2024, 12, 31)
+    out = compute_indicators(
+        pathway_table(rows),
+        settings=IndicatorSettings(
+            indicators=("rejected_referrals",), suppress=False, revised_rule_from="2024-09-01"
+        ),
+        reference_date=ref,
+    )
+    cells = out.sort("period_start").select("period", "not_available", "numerator", "denominator")
+    assert cells.rows() == [("2024-T2", False, 1, 2), ("2024-T3", True, None, None)]
+    reason = out.filter(pl.col("not_available"))["not_available_reason"].item()
+    assert "2019" in reason and "2024-09-01" in reason
+    assert out.metadata.period_regimes == {"2024-T2": "2019", "2024-T3": "revised"}
+    assert out.metadata.regimes["revised"] == D(2024, 9, 1)
+    assert "rejected_referrals" in out.metadata.regime_limits
+
+
+def test_a_tertial_straddling_the_revised_rule_counts_the_2019_part_only() -> None:
+    rows = [
+        {"start_date": D(2024, 9, 3), "end_date": D(2024, 9, 20), "end_reason": "R"},
+        {"start_date": D(2024, 10, 7), "end_date": D(2024, 10, 21), "end_reason": "R"},
+    ]
+    out = compute_indicators(
+        pathway_table(rows),
+        settings=IndicatorSettings(
+            indicators=("rejected_referrals",), suppress=False, revised_rule_from="2024-10-01"
+        ),
+        reference_date=D(2024, 12, 31),
+    )
+    # only the September start, under the 2019 rule, counts in 2024-T3
+    assert out.select("period", "not_available", "numerator", "denominator").rows() == [
+        ("2024-T3", False, 1, 1)
+    ]
+    assert out.metadata.period_regimes == {"2024-T3": "2019, revised"}

@@ -321,6 +321,17 @@ def indicators_command(
         bool, typer.Option("--list", help="Print every indicator definition and exit.")
     ] = False,
     as_of: AsOfOption = None,
+    revised_rule_from: Annotated[
+        str | None,
+        typer.Option(
+            "--revised-rule-from",
+            metavar="DATE",
+            help="The day the revised start rule took effect (a pathway starts when the right to"
+            " care is granted): rejected_referrals and first_attendance_in_time are not"
+            " available from then. Default 2025-01-01 [UNSURE].",
+            show_default=False,
+        ),
+    ] = None,
     columns: ColumnsOption = None,
     edition: EditionOption = DEFAULT_EDITION,
     extension: ExtensionOption = None,
@@ -364,6 +375,7 @@ def indicators_command(
         times=times,
         suppress=not no_suppress,
         policy=policy.value,
+        revised_rule_from=revised_rule_from,
     )
     read = checked(
         ReadSettings, columns=columns, as_of=as_of, edition=edition, extension=extension

@@ -172,6 +172,10 @@ PREDICATES: Final[dict[str, Block]] = {
     "evaluated_after_decision": Block(
         "at least one E on or after the final C", lambda c: _present("_first_eval")
     ),
+    "first_attendance_within_time": Block(
+        "first attendance (M) on or before the due date (A + recommended time)",
+        lambda c: pl.col("first_attendance_date") <= pl.col("_due"),
+    ),
     "first_evaluation_within_time": Block(
         "first E after the final C on or before the due date",
         lambda c: pl.col("_first_eval") <= pl.col("_due"),
@@ -375,6 +379,21 @@ def interval_columns(frame: pl.LazyFrame, interval: Interval, ctx: CompileContex
             .with_columns(_plus_days("detox_end_date", "_limit").alias("_due"))
             .with_columns(
                 pl.when(pl.col("treatment_start_date").is_null())
+                .then(pl.col("_due"))
+                .alias("_check_due")
+            )
+        )
+    if interval == "first_attendance":
+        # ended by M (its care level is not in the pathway table), started by A: the default
+        inpatient = interval_inpatient(None, None, ctx)
+        days, row = _lookup(interval, inpatient, ctx)
+        return (
+            frame.with_columns(
+                days.alias("_limit"), row.alias("_time_row"), inpatient.alias("_interval_inpatient")
+            )
+            .with_columns(_plus_days("start_date", "_limit").alias("_due"))
+            .with_columns(
+                pl.when(pl.col("first_attendance_date").is_null())
                 .then(pl.col("_due"))
                 .alias("_check_due")
             )

@@ -18,7 +18,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 import polars as pl
 
@@ -39,6 +39,7 @@ from pakkeforlop.indicators.partials import (
     histogram_quantiles,
     partial_schema,
 )
+from pakkeforlop.indicators.regimes import Regime, load_regimes, regime_of, regime_spans
 from pakkeforlop.indicators.settings import IndicatorSettings, parse_by
 from pakkeforlop.indicators.stats import normal_quantile, wilson_exprs
 from pakkeforlop.indicators.suppression import (
@@ -255,14 +256,15 @@ def _finalise(
     by: Sequence[str],
     period: Period,
     level: float,
-    code_starts: Mapping[str, tuple[dt.date, str]] | None = None,
+    windows: Mapping[str, Window] | None = None,
 ) -> pl.DataFrame:
     """Add definition columns, labels, value, interval and target to the aggregated cells.
 
-    A cell of an indicator whose code came into force after the cell's period ended is
-    ``not_available`` with the reason; its counts, value and interval are empty (never a 0).
+    A cell of a period wholly outside the indicator's window (its code not yet in force, or
+    another rule regime) is ``not_available`` with the reason; its counts, value and interval
+    are empty (never a 0).
     """
-    starts = code_starts or {}
+    win = windows or {}
     defs = pl.DataFrame(
         {
             "indicator_id": [d.id for d in chosen],
@@ -272,14 +274,16 @@ def _finalise(
             "_count": [d.kind == "count" for d in chosen],
             "target": [d.target for d in chosen],
             "derived": [d.derived for d in chosen],
-            "_code_start": [starts[d.id][0] if d.id in starts else None for d in chosen],
-            "_code_reason": [starts[d.id][1] if d.id in starts else None for d in chosen],
+            "_win_start": [win[d.id].start if d.id in win else None for d in chosen],
+            "_win_end": [win[d.id].end if d.id in win else None for d in chosen],
+            "_win_reason": [win[d.id].reason() if d.id in win else None for d in chosen],
         },
         schema_overrides={
             "target": pl.Float64,
             "_order": pl.Int32,
-            "_code_start": pl.Date,
-            "_code_reason": pl.String,
+            "_win_start": pl.Date,
+            "_win_end": pl.Date,
+            "_win_reason": pl.String,
         },
     )
     low, high = wilson_exprs(pl.col("numerator"), pl.col("denominator"), level=level)
@@ -303,11 +307,14 @@ def _finalise(
         )
         .with_columns((pl.col("value") >= pl.col("target")).alias("meets_target"))
         .with_columns(
-            (pl.col("period_end") < pl.col("_code_start")).fill_null(value=False).alias("_na")
+            (
+                (pl.col("period_end") < pl.col("_win_start")).fill_null(value=False)
+                | (pl.col("period_start") > pl.col("_win_end")).fill_null(value=False)
+            ).alias("_na")
         )
         .with_columns(
             pl.col("_na").alias("not_available"),
-            pl.when(pl.col("_na")).then(pl.col("_code_reason")).alias("not_available_reason"),
+            pl.when(pl.col("_na")).then(pl.col("_win_reason")).alias("not_available_reason"),
             *(
                 pl.when(~pl.col("_na")).then(pl.col(c)).alias(c)
                 for c in _NOT_AVAILABLE_BLANKS
@@ -616,9 +623,10 @@ class _Settings:
     ctx: CompileContext
     prov: list[int]
     level: float
-    code_starts: dict[str, tuple[dt.date, str]]
-    """Indicator → (the day the code it rests on came into force, why it is not available
-    before): domain/indicators.md §3, "Codes not yet in force"."""
+    windows: dict[str, Window]
+    """Indicator → when it is available (its code in force, its rule regime): domain/
+    indicators.md §3, "Codes not yet in force" and "Rule regimes"."""
+    regimes: tuple[Regime, ...]
 
     def fingerprint(self) -> str:
         """What the partials depend on, as compact JSON (stored in each partial's summary row).
@@ -639,6 +647,7 @@ class _Settings:
                 "codes": [self.cat.edition, self.cat.extension],
                 "unknown_care_level": self.ctx.unknown_care_level,
                 "somatic_codes": list(self.ctx.somatic_codes),
+                "windows": {k: [str(w.start), str(w.end)] for k, w in self.windows.items()},
             },
             separators=(",", ":"),
         )
@@ -681,6 +690,7 @@ def _settings(chosen_settings: IndicatorSettings, catalogue: Catalogue | str | N
     level = chosen_settings.level
     cat = catalogue if isinstance(catalogue, Catalogue) else load_catalogue(catalogue or "2024")
     tim = times if isinstance(times, PathwayTimes) else load_pathway_times(times)
+    regimes = load_regimes(chosen_settings.revised_rule_from)
     unknown_care_level = chosen_settings.unknown_care_level
     chosen, skipped = resolve_indicators(chosen_settings.indicators, cat)
     mapped = cat.indicator_codes.get("somatic_followup", ())
@@ -703,29 +713,65 @@ def _settings(chosen_settings: IndicatorSettings, catalogue: Catalogue | str | N
         ctx=ctx,
         prov=[i for i, t in enumerate(tim.times) if t.status == "provisional"],
         level=level,
-        code_starts=_code_starts(chosen, cat),
+        windows=_windows(chosen, cat, regimes),
+        regimes=regimes,
     )
 
 
-def _code_starts(
-    chosen: Sequence[IndicatorDefinition], cat: Catalogue
-) -> dict[str, tuple[dt.date, str]]:
-    """When the code each indicator rests on came into force, from the catalogue's ``valid_from``.
+class Window(NamedTuple):
+    """When an indicator is available: from its code's start to the end of its rule regime."""
 
-    An indicator that rests on a code (``requires_event``) is not available for a period that
-    ends before that day, and counts units only from it (domain/indicators.md §3).
+    start: dt.date | None
+    end: dt.date | None
+    code_reason: str | None
+    regime_reason: str | None
+
+    def reason(self) -> str:
+        """Why a period outside the window is not available."""
+        return "; ".join(r for r in (self.code_reason, self.regime_reason) if r)
+
+
+def _windows(
+    chosen: Sequence[IndicatorDefinition], cat: Catalogue, regimes: Sequence[Regime]
+) -> dict[str, Window]:
+    """When each indicator is available (domain/indicators.md §3).
+
+    An indicator that rests on a code (``requires_event``) is available from the day the code
+    came into force (the catalogue's ``valid_from``); one tied to rule regimes (``regimes``)
+    while one of them is in force. Outside, a period is not available; the period straddling a
+    bound counts the units inside it only.
     """
-    out: dict[str, tuple[dt.date, str]] = {}
+    out: dict[str, Window] = {}
     for d in chosen:
+        start = end = None
+        code_reason = regime_reason = None
         code = cat.events.get(d.requires_event) if d.requires_event else None
-        if code is None or code.valid_from is None:
-            continue
-        unsure = " [UNSURE: assumed]" if "UNSURE" in code.note else ""
-        reason = (
-            f"event {code.code} is in force from {code.valid_from.isoformat()}{unsure}"
-            f" (code edition {cat.edition}); the indicator counts units from that day only"
-        )
-        out[d.id] = (code.valid_from, reason)
+        if code is not None and code.valid_from is not None:
+            start = code.valid_from
+            unsure = " [UNSURE: assumed]" if "UNSURE" in code.note else ""
+            code_reason = (
+                f"event {code.code} is in force from {code.valid_from.isoformat()}{unsure}"
+                f" (code edition {cat.edition}); the indicator counts units from that day only"
+            )
+        if d.regimes is not None:
+            spans = regime_spans(regimes)
+            inside = [(a, b) for r, a, b in spans if r.id in d.regimes]
+            if inside:
+                lo = min(a for a, _ in inside)
+                hi_values = [b for _, b in inside]
+                hi = None if None in hi_values else max(b for b in hi_values if b is not None)
+                start = max(start, lo) if start is not None else lo
+                end = hi
+                others = [r for r, _, _ in spans if r.id not in d.regimes]
+                if others:
+                    regime_reason = (
+                        f"only meaningful under the {', '.join(d.regimes)} rule; not available"
+                        f" from {others[0].effective_from.isoformat()} ({others[0].title_en};"
+                        f" effective date {'[UNSURE] ' if others[0].source == 'UNSURE' else ''}"
+                        "configurable)"
+                    )
+        if start is not None or end is not None:
+            out[d.id] = Window(start, end, code_reason, regime_reason)
     return out
 
 
@@ -736,7 +782,7 @@ def _partials(
     schema = partial_schema(s.dims)
     plans = [
         _partial_cells(
-            _from_code_start(
+            _within_window(
                 unit_frame(base, d, s.ctx, by=s.dims, start=s.first, end=s.last), d, s
             ),
             d,
@@ -759,20 +805,27 @@ def _partials(
     return pl.concat([f.select(schema.names()).cast(schema) for f in frames], how="vertical")
 
 
-def _from_code_start(
-    units: pl.LazyFrame, d: IndicatorDefinition, s: _Settings
-) -> pl.LazyFrame:
-    """Drop units anchored before the indicator's code came into force, in the period it starts.
+def _within_window(units: pl.LazyFrame, d: IndicatorDefinition, s: _Settings) -> pl.LazyFrame:
+    """Drop units anchored outside the indicator's window in a period that straddles its bound.
 
-    The period straddling the start counts from the start; the periods that end before it keep
-    their units only to be reported as not available, without counts.
+    Periods wholly outside keep their units only to be reported as not available, without
+    counts (:func:`_finalise`).
     """
-    if d.id not in s.code_starts:
+    window = s.windows.get(d.id)
+    if window is None:
         return units
-    start = s.code_starts[d.id][0]
     anchor = pl.col("_anchor")
-    before_start = period_end(period_start(anchor, s.per), s.per) < start
-    return units.filter((anchor >= start) | before_start)
+    first = period_start(anchor, s.per)
+    last = period_end(first, s.per)
+    inside = pl.lit(value=True)
+    outside = pl.lit(value=False)
+    if window.start is not None:
+        inside = inside & (anchor >= window.start)
+        outside = outside | (last < window.start)
+    if window.end is not None:
+        inside = inside & (anchor <= window.end)
+        outside = outside | (first > window.end)
+    return units.filter(inside | outside)
 
 
 def _merge_partials(
@@ -931,7 +984,7 @@ def _combine(
         )
         used = rows["time_rows"].to_list()
         table = _finalise(
-            cells, s.chosen, by=s.dims, period=s.per, level=level, code_starts=s.code_starts
+            cells, s.chosen, by=s.dims, period=s.per, level=level, windows=s.windows
         )
     else:
         table = _empty(s.dims)
@@ -951,6 +1004,7 @@ def _combine(
         level=level,
         input_rows=input_rows,
         by_severity=_severity_counts(findings),
+        periods=table.select("period", "period_start", "period_end").unique().sort("period_start"),
     )
     return IndicatorTable.wrap(table, meta)
 
@@ -985,8 +1039,12 @@ def _metadata(
     level: float,
     input_rows: int | None,
     by_severity: dict[str, int] | None,
+    periods: pl.DataFrame,
 ) -> IndicatorMetadata:
     tim, cat, chosen = s.tim, s.cat, s.chosen
+    period_regimes = {
+        label: regime_of(first, last, s.regimes) for label, first, last in periods.iter_rows()
+    }
     unknown_care_level = s.ctx.unknown_care_level
     without = {d.id: _types_without_time(d, tim, cat) for d in chosen if d.interval is not None}
     notes = [
@@ -1018,7 +1076,10 @@ def _metadata(
         unknown_care_level=unknown_care_level,
         indicators=tuple(d.id for d in chosen),
         not_computed=s.skipped,
-        codes_not_in_force={k: v[1] for k, v in s.code_starts.items()},
+        codes_not_in_force={k: w.code_reason for k, w in s.windows.items() if w.code_reason},
+        regime_limits={k: w.regime_reason for k, w in s.windows.items() if w.regime_reason},
+        regimes={r.id: r.effective_from for r in s.regimes},
+        period_regimes=period_regimes,
         input_rows=input_rows,
         pathway_count=pathway_count,
         findings_count=sum(by_severity.values()) if by_severity is not None else None,

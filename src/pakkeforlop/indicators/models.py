@@ -29,6 +29,7 @@ Interval = Literal[
     "detox_to_treatment",
     "first_evaluation",
     "between_evaluations",
+    "first_attendance",
     "referral_to_first_attendance_severe",
     "referral_to_first_attendance_less_severe",
 ]
@@ -96,6 +97,9 @@ class IndicatorDefinition(BaseModel):
     """One of the nationally published indicators."""
     derived: bool = False
     """Rests on a [DERIVED] quantity (e.g. treatment start); flagged in the output."""
+    regimes: tuple[str, ...] | None = None
+    """Rule regimes under which the indicator is meaningful (``None``: all); periods under
+    another regime are not available (domain/indicators.md §3, "Rule regimes")."""
     requires_event: str | None = None
     """An event code the catalogue edition must have (H exists from 2024)."""
     requires_local_code: bool = False
@@ -179,6 +183,12 @@ class IndicatorMetadata(BaseModel):
     unknown_care_level: CareLevelDefault
     indicators: tuple[str, ...]
     not_computed: dict[str, str] = Field(default_factory=dict)
+    regimes: dict[str, dt.date] = Field(default_factory=dict)
+    """Rule regimes and the day each took effect (domain/indicators.md §3, "Rule regimes")."""
+    period_regimes: dict[str, str] = Field(default_factory=dict)
+    """The regime(s) in force in each period of the table."""
+    regime_limits: dict[str, str] = Field(default_factory=dict)
+    """Indicators tied to a rule regime, and why other periods are ``not_available``."""
     codes_not_in_force: dict[str, str] = Field(default_factory=dict)
     """Indicators resting on a code with a start date, and why periods that end before it are
     ``not_available`` (domain/indicators.md §3, "Codes not yet in force")."""

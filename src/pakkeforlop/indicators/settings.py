@@ -94,6 +94,9 @@ class IndicatorSettings(BaseModel):
     """Suppression policy: ``"nki"`` (default) or ``"npr"``, or a policy model."""
     level: float = Field(default=0.95, gt=0, lt=1)
     """Confidence level of the Wilson score intervals."""
+    revised_rule_from: dt.date | None = None
+    """The day the revised start rule took effect (domain/indicators.md §3, "Rule regimes");
+    the data file's 2025-01-01 [UNSURE] when ``None``."""
 
     @field_validator("period", mode="before")
     @classmethod
@@ -105,7 +108,7 @@ class IndicatorSettings(BaseModel):
     def _by(cls, value: Any) -> Any:
         return parse_by(value) if isinstance(value, str | list | tuple) else value
 
-    @field_validator("start", "end", mode="before")
+    @field_validator("start", "end", "revised_rule_from", mode="before")
     @classmethod
     def _date(cls, value: Any, info: Any) -> Any:
         if isinstance(value, str):
