@@ -112,12 +112,13 @@ ASSESSMENT = [
         "final_decision_date": D(2023, 2, 20),
         "final_decision_outcome": "T",
     },
-    # p11 D11 postponed by the patient (one L): 50 days: late
+    # p11 D11 postponed by the patient (one L, on 1 Feb, before the C): 50 days: late
     {
         "first_attendance_date": D(2023, 1, 10),
         "final_decision_date": D(2023, 3, 1),
         "final_decision_outcome": "P",
         "postponements": 1,
+        "first_postponement_date": D(2023, 2, 1),
     },
     # p12 D11 M registered after the C (direct to treatment, finding 211): EXCLUDED
     {
@@ -134,8 +135,14 @@ def test_assessment_in_time() -> None:
 
 
 def test_assessment_in_time_excluding_postponed() -> None:
-    # as above without p11: 4 of 6
+    # as above without p11 (an L on or before its final C): 4 of 6
     assert overall(ASSESSMENT, "assessment_in_time_excl_postponed") == (4, 6)
+    # an L after the assessment (delaying an evaluation, say) does not leave p11 out: 4 of 7
+    later = [
+        {**r, "first_postponement_date": D(2023, 4, 1)} if r.get("postponements") else r
+        for r in ASSESSMENT
+    ]
+    assert overall(later, "assessment_in_time_excl_postponed") == (4, 7)
 
 
 def test_assessment_care_level_default_is_configurable() -> None:

@@ -179,6 +179,8 @@ PATHWAY_SCHEMA: Final = pl.Schema(
         "collaboration": pl.String(),
         "referrer_feedback_date": pl.Date(),
         "postponements": pl.UInt32(),
+        # the first L: an L on or before the final C delays the assessment (domain/indicators.md §3)
+        "first_postponement_date": pl.Date(),
         "help_needed": pl.String(),
         "end_date": pl.Date(),
         "end_reason": pl.String(),

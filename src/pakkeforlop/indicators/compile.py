@@ -136,6 +136,12 @@ PREDICATES: Final[dict[str, Block]] = {
         "postponed by the patient (at least one L)",
         lambda c: pl.col("postponements").fill_null(0) > 0,
     ),
+    "postponed_before_decision": Block(
+        "postponed by the patient before the assessment ended (an L on or before the final C)",
+        lambda c: (pl.col("first_postponement_date") <= pl.col("final_decision_date")).fill_null(
+            value=False
+        ),
+    ),
     "no_recommended_time": Block(
         "no recommended time for the pathway type (e.g. D06)",
         lambda c: pl.col("_limit").is_null(),

@@ -138,6 +138,7 @@ def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
             .then(pl.lit("I")),
             referrer_feedback_date=_first("event_date", _ev == "F"),
             postponements=_count(_ev == "L"),
+            first_postponement_date=_first("event_date", _ev == "L"),
             help_needed=_oc.filter(_ev == "H").last(),
             end_date=_first("event_date", _ev == "X"),
             end_reason=_first("outcome", _ev == "X"),
