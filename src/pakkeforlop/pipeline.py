@@ -52,7 +52,7 @@ from pakkeforlop.partition import (
 )
 from pakkeforlop.schema import FINDINGS_SCHEMA
 from pakkeforlop.timeline import Timeline, build_pathways
-from pakkeforlop.validate import ValidationReport, build_report, validate_events
+from pakkeforlop.validate import ValidationReport, build_report, thresholds_from, validate_events
 from pakkeforlop.validate.checks import (
     no_usable_registrations,
     open_too_long,
@@ -61,7 +61,7 @@ from pakkeforlop.validate.checks import (
     unit_treatment_counts,
 )
 from pakkeforlop.validate.report import conform
-from pakkeforlop.validate.settings import ValidationSettings, ValidationThresholds
+from pakkeforlop.validate.settings import ValidationSettings
 
 __all__ = [
     "Executor",
@@ -562,14 +562,11 @@ def validate(
             read_values["edition"] = edition
         read = checked(ReadSettings, **read_values)
     if settings is None:
-        limits = {
-            "open_limit_days": open_limit_days,
-            "unit_min_pathways": unit_min_pathways,
-            "unit_drop_share": unit_drop_share,
-            "unit_drop_min_count": unit_drop_min_count,
-        }
-        thresholds = checked(
-            ValidationThresholds, **{k: v for k, v in limits.items() if v is not None}
+        thresholds = thresholds_from(
+            open_limit_days=open_limit_days,
+            unit_min_pathways=unit_min_pathways,
+            unit_drop_share=unit_drop_share,
+            unit_drop_min_count=unit_drop_min_count,
         )
         settings = checked(
             ValidationSettings,

@@ -12,10 +12,9 @@ import datetime as dt
 from pathlib import Path
 
 import polars as pl
-from pydantic import ValidationError
 
 from pakkeforlop.codes import DEFAULT_EDITION, Catalogue, load_catalogue
-from pakkeforlop.errors import ConfigurationError
+from pakkeforlop.errors import ConfigurationError, checked
 from pakkeforlop.findings import empty_findings
 from pakkeforlop.io.read import ReadInfo
 from pakkeforlop.timeline import Timeline, build_pathways
@@ -38,28 +37,30 @@ __all__ = ["build_report", "thresholds_from", "validate_events"]
 
 def thresholds_from(
     *,
-    open_limit_days: int = 1095,
-    unit_min_pathways: int = 20,
-    unit_drop_share: float = 0.7,
-    unit_drop_min_count: int = 50,
+    open_limit_days: int | None = None,
+    unit_min_pathways: int | None = None,
+    unit_drop_share: float | None = None,
+    unit_drop_min_count: int | None = None,
 ) -> ValidationThresholds:
-    """Validate the limits of the validate-stage rules.
+    """Validate the limits of the validate-stage rules; ``None`` keeps the default.
+
+    The defaults are data (``validate/data/thresholds.toml``, :class:`ValidationThresholds`).
 
     Raises:
         ConfigurationError: If a limit is out of range (named in the message).
+
+    Examples:
+        >>> limits = thresholds_from(unit_min_pathways=3)
+        >>> limits.unit_min_pathways, limits.open_limit_days
+        (3, 1095)
     """
-    try:
-        return ValidationThresholds(
-            open_limit_days=open_limit_days,
-            unit_min_pathways=unit_min_pathways,
-            unit_drop_share=unit_drop_share,
-            unit_drop_min_count=unit_drop_min_count,
-        )
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        name = ".".join(str(x) for x in first["loc"])
-        msg = f"invalid {name} = {first.get('input')!r}: {first['msg']}"
-        raise ConfigurationError(msg) from None
+    limits = {
+        "open_limit_days": open_limit_days,
+        "unit_min_pathways": unit_min_pathways,
+        "unit_drop_share": unit_drop_share,
+        "unit_drop_min_count": unit_drop_min_count,
+    }
+    return checked(ValidationThresholds, **{k: v for k, v in limits.items() if v is not None})
 
 
 def _check_decision(fail_on: str, max_error_rate: float | None) -> FailOn:
@@ -174,10 +175,10 @@ def validate_events(
     extension: str | Path | None = None,
     catalogue: Catalogue | None = None,
     timeline: Timeline | None = None,
-    open_limit_days: int = 1095,
-    unit_min_pathways: int = 20,
-    unit_drop_share: float = 0.7,
-    unit_drop_min_count: int = 50,
+    open_limit_days: int | None = None,
+    unit_min_pathways: int | None = None,
+    unit_drop_share: float | None = None,
+    unit_drop_min_count: int | None = None,
     fail_on: str = "error",
     max_error_rate: float | None = None,
     read_info: ReadInfo | None = None,
@@ -198,7 +199,8 @@ def validate_events(
         extension: Catalogue extension file with local codes.
         catalogue: An already loaded catalogue (wins over ``edition``/``extension``).
         timeline: The timeline already built from ``events`` (saves rebuilding it).
-        open_limit_days: ``open_too_long``: longest plausible time open, in days.
+        open_limit_days: ``open_too_long``: longest plausible time open, in days (default
+            from ``validate/data/thresholds.toml``, like the three below).
         unit_min_pathways: ``unit_never_registers``: fewest closed treatment pathways judged.
         unit_drop_share: ``unit_sudden_drop``: month-to-month fall counted as sudden (0–1].
         unit_drop_min_count: ``unit_sudden_drop``: fewest registrations in the earlier month.
