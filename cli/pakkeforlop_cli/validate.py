@@ -13,15 +13,12 @@ import typer
 from rich.table import Table
 
 from pakkeforlop.codes import DEFAULT_EDITION, editions
-from pakkeforlop.errors import checked
 from pakkeforlop.files import check_writable
 from pakkeforlop.findings import rules
-from pakkeforlop.io.settings import ReadSettings
 from pakkeforlop.pipeline import validate
 from pakkeforlop.validate import (
     JUNIT_MAX_FINDINGS,
     ValidationReport,
-    ValidationSettings,
     ValidationThresholds,
     junit_xml,
     report_json,
@@ -273,26 +270,19 @@ def validate_command(
         check_writable(report)  # before any work
     if edition not in editions():
         raise fail(f"unknown edition {edition!r}; expected one of {', '.join(editions())}")
-    thresholds = checked(
-        ValidationThresholds,
+    # the library builds the read and validation settings from the same keywords
+    result = validate(
+        extract,
+        columns=columns,
+        as_of=as_of,
+        edition=edition,
+        extension=extension,
         open_limit_days=open_limit_days,
         unit_min_pathways=unit_min_pathways,
         unit_drop_share=unit_drop_share,
         unit_drop_min_count=unit_drop_min_count,
-    )
-    settings = checked(
-        ValidationSettings,
-        thresholds=thresholds,
         fail_on=fail_on.value,
         max_error_rate=max_error_rate,
-    )
-    read = checked(
-        ReadSettings, columns=columns, as_of=as_of, edition=edition, extension=extension
-    )
-    result = validate(
-        extract,
-        read=read,
-        settings=settings,
         partitions=partitions_choice(partitions),
         progress=Progress(),
     )
