@@ -376,33 +376,15 @@ def interval_columns(frame: pl.LazyFrame, interval: Interval, ctx: CompileContex
             pl.lit(None, dtype=pl.Date).alias("_check_due"),
         )
     if interval == "detox_to_treatment":
-        inpatient = interval_inpatient(pl.col("treatment_start_care_level"), None, ctx)
-        days, row = _lookup(interval, inpatient, ctx)
-        return (
-            frame.with_columns(
-                days.alias("_limit"), row.alias("_time_row"), inpatient.alias("_interval_inpatient")
-            )
-            .with_columns(_plus_days("detox_end_date", "_limit").alias("_due"))
-            .with_columns(
-                pl.when(pl.col("treatment_start_date").is_null())
-                .then(pl.col("_due"))
-                .alias("_check_due")
-            )
+        ending = interval_inpatient(pl.col("treatment_start_care_level"), None, ctx)
+        return _pending_interval(
+            frame, interval, ending, start="detox_end_date", end="treatment_start_date", ctx=ctx
         )
     if interval == "first_attendance":
         # ended by M (its care level is not in the pathway table), started by A: the default
-        inpatient = interval_inpatient(None, None, ctx)
-        days, row = _lookup(interval, inpatient, ctx)
-        return (
-            frame.with_columns(
-                days.alias("_limit"), row.alias("_time_row"), inpatient.alias("_interval_inpatient")
-            )
-            .with_columns(_plus_days("start_date", "_limit").alias("_due"))
-            .with_columns(
-                pl.when(pl.col("first_attendance_date").is_null())
-                .then(pl.col("_due"))
-                .alias("_check_due")
-            )
+        ending = interval_inpatient(None, None, ctx)
+        return _pending_interval(
+            frame, interval, ending, start="start_date", end="first_attendance_date", ctx=ctx
         )
     if interval == "first_evaluation":
         before = _evaluations_before_decision()
@@ -426,6 +408,30 @@ def interval_columns(frame: pl.LazyFrame, interval: Interval, ctx: CompileContex
         )
     msg = f"interval {interval!r} has no pathway-unit helper columns"
     raise ValueError(msg)
+
+
+def _pending_interval(
+    frame: pl.LazyFrame,
+    interval: Interval,
+    inpatient: pl.Expr,
+    *,
+    start: str,
+    end: str,
+    ctx: CompileContext,
+) -> pl.LazyFrame:
+    """Helper columns of an interval from ``start`` to ``end`` that may not have ended yet.
+
+    While ``end`` is not registered the unit's outcome is pending until the due date
+    (``_check_due``: the ``not_yet_due`` and ``ended_before_due`` exclusions read it).
+    """
+    days, row = _lookup(interval, inpatient, ctx)
+    return (
+        frame.with_columns(
+            days.alias("_limit"), row.alias("_time_row"), inpatient.alias("_interval_inpatient")
+        )
+        .with_columns(_plus_days(start, "_limit").alias("_due"))
+        .with_columns(pl.when(pl.col(end).is_null()).then(pl.col("_due")).alias("_check_due"))
+    )
 
 
 #: ``pl.date_ranges`` steps of each period kind.
