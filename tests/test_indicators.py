@@ -473,10 +473,84 @@ def test_somatic_followup_not_computable_from_national_codes() -> None:
 
 def test_somatic_followup_with_a_local_code() -> None:
     cat = load_catalogue("2024", extension=EXTENSION)
-    assert overall(SOMATIC, "somatic_followup", catalogue=cat) == (1, 2)
-    out = compute_indicators(pathway_table(SOMATIC), catalogue=cat, reference_date=REF)
+    # the first month the extract holds U-Z (the pipeline takes it from the data)
+    settings = IndicatorSettings(code_starts={"U-Z": D(2023, 1, 1)}, period="year", suppress=False)
+    out = compute_indicators(
+        pathway_table(SOMATIC), catalogue=cat, reference_date=REF, settings=settings
+    )
+    cell = out.filter(pl.col("indicator_id") == "somatic_followup")
+    assert cell.select("numerator", "denominator").row(0) == (1, 2)
     assert "somatic_followup" in out["indicator_id"].to_list()
     assert "somatic_followup" not in out.metadata.not_computed
+    reason = out.metadata.codes_not_in_force["somatic_followup"]
+    assert "U-Z has no valid_from" in reason
+    assert "2023-01-01 was taken from the data" in reason
+
+
+def test_local_code_start_from_the_data_straddles_a_tertial() -> None:
+    # U-Z first held in March 2023: T1 2023 (Jan-Apr) counts units anchored from 1 March only
+    cat = load_catalogue("2024", extension=EXTENSION)
+    rows = [
+        {**TREATED_CLOSED, "end_date": D(2023, 2, 10), "activity_outcomes": ["Z"]},  # before
+        {**TREATED_CLOSED, "end_date": D(2023, 3, 1), "activity_outcomes": ["Z"]},  # from start
+        {**TREATED_CLOSED, "end_date": D(2023, 4, 30)},  # from start, not registered
+        {**TREATED_CLOSED, "end_date": D(2022, 12, 1), "activity_outcomes": ["Z"]},  # T3 2022
+    ]
+    out = compute_indicators(
+        pathway_table(rows),
+        catalogue=cat,
+        reference_date=REF,
+        settings=IndicatorSettings(
+            indicators="somatic_followup", suppress=False, code_starts={"U-Z": D(2023, 3, 1)}
+        ),
+    )
+    cells = {
+        r["period"]: (r["numerator"], r["denominator"], r["not_available"])
+        for r in out.iter_rows(named=True)
+    }
+    assert cells["2023-T1"] == (1, 2, False)
+    assert cells["2022-T3"] == (None, None, True)
+
+
+def test_local_code_without_a_start_is_not_available() -> None:
+    cat = load_catalogue("2024", extension=EXTENSION)
+    out = compute_indicators(
+        pathway_table(SOMATIC), indicators=["somatic_followup"], catalogue=cat, suppress=False
+    )
+    assert out["not_available"].all()
+    assert out["numerator"].is_null().all()
+    assert "taken from the data" in out["not_available_reason"][0]
+    # an extract that never holds the code: not available either, with that reason
+    none_held = compute_indicators(
+        pathway_table(SOMATIC),
+        catalogue=cat,
+        settings=IndicatorSettings(indicators="somatic_followup", suppress=False, code_starts={}),
+    )
+    assert none_held["not_available"].all()
+    assert "the extract holds none of it" in none_held["not_available_reason"][0]
+
+
+def test_local_code_valid_from_wins_over_the_data(tmp_path: Path) -> None:
+    ext = tmp_path / "ext.toml"
+    ext.write_text(
+        '[[code]]\nsystem = 9325\ncode = "Z"\nnb = "Somatisk"\nen = "Somatic"\n'
+        'indicator = "somatic_followup"\nvalid_from = 2023-04-01\n',
+        encoding="utf-8",
+    )
+    cat = load_catalogue("2024", extension=ext)
+    rows = [
+        {**TREATED_CLOSED, "end_date": D(2023, 3, 31), "activity_outcomes": ["Z"]},
+        {**TREATED_CLOSED, "end_date": D(2023, 4, 1), "activity_outcomes": ["Z"]},
+    ]
+    settings = IndicatorSettings(
+        indicators="somatic_followup",
+        suppress=False,
+        period="year",
+        code_starts={"U-Z": D(2023, 1, 1)},
+    )
+    out = compute_indicators(pathway_table(rows), catalogue=cat, settings=settings)
+    assert out.select("numerator", "denominator").row(0) == (1, 1)
+    assert "in force from 2023-04-01" in out.metadata.codes_not_in_force["somatic_followup"]
 
 
 def test_help_needed_not_computable_with_2019_codes() -> None:

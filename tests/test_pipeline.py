@@ -318,3 +318,86 @@ def test_findings_by_severity_keep_one_key_order_whatever_the_input_order() -> N
     for counts in ({"error": 1, "warning": 2, "info": 3}, {"warning": 2, "info": 3, "error": 1}):
         meta = compute_indicators(paths, findings=counts).metadata
         assert list(meta.findings_by_severity) == ["info", "warning", "error"]
+
+
+# --- a local code without a start date starts with the first month the extract holds it -------
+
+EXTENSION = Path(__file__).parent.parent / "sample_data" / "catalogue_extension.toml"
+
+
+def test_a_local_code_starts_with_the_first_month_the_extract_holds_it(tmp_path: Path) -> None:
+    # U-Z (somatic follow-up, sample extension, no valid_from) is first registered on 14 March
+    # 2023; p1 ends in February (before the start: not a unit), p2 and p3 in March/April
+    rows = [
+        *pathway("p1", steps=(("2023-01-02", "A"), ("2023-01-09", "CP"), ("2023-02-10", "XG"))),
+        *pathway(
+            "p2",
+            steps=(
+                ("2023-01-02", "A"),
+                ("2023-01-09", "CP"),
+                ("2023-03-14", "UZ"),
+                ("2023-03-20", "XG"),
+            ),
+        ),
+        *pathway("p3", steps=(("2023-01-02", "A"), ("2023-01-09", "CP"), ("2023-04-03", "XG"))),
+    ]
+    frame = raw(*rows)
+    read = ReadSettings(extension=EXTENSION)
+    settings = IndicatorSettings(indicators="somatic_followup", suppress=False, by=())
+    assert read_extract(frame, extension=EXTENSION).info.code_first_seen == {"U-Z": D(2023, 3, 1)}
+    one = run_indicators(frame, read, settings)
+    assert one.select("period", "numerator", "denominator").rows() == [("2023-T1", 1, 2)]
+    assert (
+        "2023-03-01 was taken from the data" in one.metadata.codes_not_in_force["somatic_followup"]
+    )
+    two = run_indicators(frame, read, settings, partitions=2, directory=tmp_path / "parts")
+    assert_frame_equal(one, two)
+    assert one.metadata == two.metadata
+
+
+# --- the treatment start after detox is a named rule, shown in the metadata --------------------
+
+
+def test_the_treatment_start_rule_is_recorded_and_shown() -> None:
+    # D01: detox ends 20 Jan, an H note on 21 Jan is no treatment start, an E on 23 Jan is
+    steps = (
+        ("2023-01-05", "A"),
+        ("2023-01-08", "M"),
+        ("2023-01-12", "CT"),
+        ("2023-01-20", "D"),
+        ("2023-01-21", "HJ"),
+        ("2023-01-23", "E"),
+    )
+    frame = raw(*pathway(ptype="D01", steps=steps))
+    prepared = prepare(frame, ReadSettings(treatment_start="first_registration_after_detox"))
+    row = prepared.pathways.row(0, named=True)
+    assert row["treatment_start_date"] == D(2023, 1, 23)
+    assert row["treatment_start_rule"] == "first_registration_after_detox"
+    table = run_indicators(frame, indicators=IndicatorSettings(suppress=False))
+    shown = table.metadata.treatment_start
+    assert shown is not None
+    assert shown.startswith("first_registration_after_detox: the first registration after the")
+    assert "not itself D, H or X" in shown
+
+
+def test_an_unknown_treatment_start_rule_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "x.csv"
+    raw(*pathway(steps=CLEAN_STEPS)).write_csv(path, separator=";")
+    result = runner.invoke(app, ["indicators", str(path), "--treatment-start", "first_contact"])
+    assert result.exit_code == 2
+    assert "unknown treatment-start rule 'first_contact'" in result.output
+    assert "first_registration_after_detox" in result.output
+    assert "Traceback" not in result.output
+
+
+def test_partials_built_with_different_treatment_start_rules_are_refused() -> None:
+    from pakkeforlop.errors import ConfigurationError
+    from pakkeforlop.indicators import combine_partials, compute_partials
+
+    paths = prepare(raw(*pathway(steps=CLEAN_STEPS))).pathways
+    other = paths.with_columns(
+        pl.lit("another_rule", dtype=pl.Categorical).alias("treatment_start_rule")
+    )
+    parts = [compute_partials(paths), compute_partials(other)]
+    with pytest.raises(ConfigurationError, match="different treatment-start rules"):
+        combine_partials(parts)

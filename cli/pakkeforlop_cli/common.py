@@ -23,6 +23,7 @@ from pakkeforlop.files import atomic_output
 from pakkeforlop.partition import MAX_PARTITIONS, MAX_ROWS_IN_ONE_PIECE, ROWS_PER_PARTITION
 from pakkeforlop.periods import parse_date_or_period
 from pakkeforlop.pipeline import Partitions
+from pakkeforlop.timeline.rules import treatment_start_rules
 
 P = ParamSpec("P")
 R = TypeVar("R")
@@ -51,6 +52,19 @@ ExtensionOption = Annotated[
         "--extension",
         help="Catalogue extension TOML with local codes"
         " (see sample_data/catalogue_extension.toml).",
+    ),
+]
+
+
+TreatmentStartOption = Annotated[
+    str | None,
+    typer.Option(
+        "--treatment-start",
+        metavar="RULE",
+        help="Named rule deriving the treatment start after detox, which no code registers:"
+        f" {', '.join(treatment_start_rules())}. Default first_registration_after_detox: the"
+        " first registration after D that is not D, H or X. Shown in the metadata.",
+        show_default=False,
     ),
 ]
 

@@ -32,6 +32,7 @@ from .common import (
     ExtensionOption,
     PartitionsOption,
     Progress,
+    TreatmentStartOption,
     err_console,
     fail,
     guarded,
@@ -335,6 +336,7 @@ def indicators_command(
     columns: ColumnsOption = None,
     edition: EditionOption = DEFAULT_EDITION,
     extension: ExtensionOption = None,
+    treatment_start: TreatmentStartOption = None,
     partitions: PartitionsOption = None,
 ) -> None:
     """Compute the quality indicators of all five goal areas from an extract.
@@ -378,7 +380,12 @@ def indicators_command(
         revised_rule_from=revised_rule_from,
     )
     read = checked(
-        ReadSettings, columns=columns, as_of=as_of, edition=edition, extension=extension
+        ReadSettings,
+        columns=columns,
+        as_of=as_of,
+        edition=edition,
+        extension=extension,
+        treatment_start=treatment_start,
     )
     table = run_indicators(
         extract,

@@ -15,6 +15,7 @@ from .common import (
     ColumnsOption,
     EditionOption,
     ExtensionOption,
+    TreatmentStartOption,
     fail,
     guarded,
 )
@@ -67,6 +68,7 @@ def report_command(
     columns: ColumnsOption = None,
     edition: EditionOption = DEFAULT_EDITION,
     extension: ExtensionOption = None,
+    treatment_start: TreatmentStartOption = None,
     times: Annotated[
         Path | None,
         typer.Option(help="Recommended pathway times TOML (default: the shipped 2019 file)."),
@@ -113,6 +115,7 @@ def report_command(
         columns=columns,
         edition=edition,
         extension=extension,
+        treatment_start=treatment_start,
         times=times,
         stamp=timestamp,
     )

@@ -21,6 +21,7 @@ from .common import (
     EditionOption,
     ExtensionOption,
     Progress,
+    TreatmentStartOption,
     fail,
     guarded,
     out_console,
@@ -51,6 +52,7 @@ def timeline_command(
     as_of: AsOfOption = None,
     edition: EditionOption = DEFAULT_EDITION,
     extension: ExtensionOption = None,
+    treatment_start: TreatmentStartOption = None,
 ) -> None:
     """Reconstruct pathway instances (one row per pathway) from an extract.
 
@@ -70,7 +72,12 @@ def timeline_command(
     if output is not None and output.suffix.lower() not in _FORMATS:
         raise fail(f"unknown output type {output.suffix!r}; expected .parquet, .csv or .json")
     read = checked(
-        ReadSettings, columns=columns, as_of=as_of, edition=edition, extension=extension
+        ReadSettings,
+        columns=columns,
+        as_of=as_of,
+        edition=edition,
+        extension=extension,
+        treatment_start=treatment_start,
     )
     progress = Progress()
     prepared = prepare(extract, read, patient=patient, progress=progress)

@@ -40,6 +40,7 @@ from pakkeforlop.codes import DEFAULT_EDITION, Catalogue, load_catalogue
 from pakkeforlop.errors import ConfigurationError, ExtractError, checked
 from pakkeforlop.indicators import IndicatorTable, combine_partials, compute_partials
 from pakkeforlop.indicators.settings import IndicatorSettings
+from pakkeforlop.io.firstseen import first_seen
 from pakkeforlop.io.read import (
     EXCLUDED_SCHEMA,
     ColumnsLike,
@@ -99,6 +100,8 @@ class PartitionPlan(BaseModel):
     """Counts of the read findings (exact duplicates are found per partition)."""
     edition: str
     extension: str | None = None
+    treatment_start: str | None = None
+    """The treatment-start rule every partition's pathways are built with (ReadSettings)."""
 
     @property
     def read_findings(self) -> Path:
@@ -335,6 +338,11 @@ def partition_extract(
                 "rows_read": rows + excluded.height,
                 "rows_excluded": exclusion_counts(excluded),
                 "reference_date": reference,
+                "code_first_seen": first_seen(
+                    pl.scan_parquet(files), load_catalogue(read.edition, extension=read.extension)
+                )
+                if files
+                else {},
             }
         ),
         reference_date=reference,
@@ -344,6 +352,7 @@ def partition_extract(
         ),
         edition=read.edition,
         extension=str(read.extension) if read.extension is not None else None,
+        treatment_start=read.treatment_start,
     )
 
 
@@ -390,7 +399,12 @@ def partition_pathways(
     kept, duplicates = pl.collect_all([kept_lazy, duplicates_lazy])
     rows = events.height
     del events
-    timeline = build_pathways(kept, as_of=plan.reference_date, catalogue=catalogue)
+    timeline = build_pathways(
+        kept,
+        as_of=plan.reference_date,
+        catalogue=catalogue,
+        treatment_start=plan.treatment_start,
+    )
     pathways, timeline_findings = pl.collect_all([timeline.pathways, timeline.findings])
     return PartitionPathways(rows, kept, duplicates, pathways, timeline_findings)
 

@@ -75,6 +75,7 @@ __all__ = [
     "run_indicators",
     "validate",
     "validation_report",
+    "with_code_starts",
 ]
 
 T = TypeVar("T")
@@ -226,7 +227,10 @@ def prepare(
         )
     with shown.phase("building pathways"):
         timeline = build_pathways(
-            extract.events, as_of=extract.info.reference_date, catalogue=catalogue
+            extract.events,
+            as_of=extract.info.reference_date,
+            catalogue=catalogue,
+            treatment_start=settings.treatment_start,
         )
         pathways, timeline_findings = pl.collect_all([timeline.pathways, timeline.findings])
     findings = pl.concat([extract.findings, timeline_findings], how="vertical_relaxed").cast(
@@ -345,7 +349,7 @@ def indicator_table(
     _require_usable(prepared.extract.info)
     table = compute_indicators(
         prepared.pathways,
-        settings=settings,
+        settings=with_code_starts(settings, prepared.extract.info),
         catalogue=prepared.catalogue,
         reference_date=prepared.extract.info.reference_date,
         findings=prepared.findings,
@@ -414,6 +418,7 @@ def run_indicators(
             plan = run.one(partition_extract, source, folder, n, read)
         check_strata(plan.info, settings.by)
         _require_usable(plan.info.model_copy(update={"rows_usable": plan.rows_partitioned}))
+        settings = with_code_starts(settings, plan.info)
         with shown.phase(f"computing indicators in {n} partitions"):
             results = run.each(_PartitionTask(plan, settings), range(n))
             table = combine(results, plan, settings)
@@ -429,6 +434,24 @@ class _PartitionTask:
 
     def __call__(self, index: int) -> PartitionResult:
         return run_partition(self.plan, index, self.settings)
+
+
+def with_code_starts(settings: IndicatorSettings, info: ReadInfo) -> IndicatorSettings:
+    """The settings with the starts of undated local codes taken from the extract.
+
+    domain/indicators.md §3, "Codes not yet in force": a local code without a ``valid_from``
+    starts with the first month the extract holds it. Starts the caller set win.
+
+    Examples:
+        >>> info = ReadInfo(sources=(), formats=(), encodings={}, separators={}, mappings={},
+        ...                 edition="2024", layouts=(), as_of=None,
+        ...                 code_first_seen={"U-S": dt.date(2023, 3, 1)})
+        >>> with_code_starts(IndicatorSettings(), info).code_starts
+        {'U-S': datetime.date(2023, 3, 1)}
+    """
+    if settings.code_starts is not None:
+        return settings
+    return settings.model_copy(update={"code_starts": dict(info.code_first_seen)})
 
 
 def _combined_info(plan: PartitionPlan, results: Sequence[PartitionResult]) -> ReadInfo:

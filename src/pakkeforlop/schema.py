@@ -191,6 +191,9 @@ PATHWAY_SCHEMA: Final = pl.Schema(
         # the reference date the table was built with (the same on every row): pathways without
         # an end are open on it, and compute_indicators defaults to it
         "reference_date": pl.Date(),
+        # the named rule treatment_start_date was derived with (the same on every row;
+        # pakkeforlop.timeline.rules, domain/extract-and-timeline.md §2)
+        "treatment_start_rule": pl.Categorical(),
     }
 )
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from pakkeforlop.codes.combined import decode_combined, decode_combined_expr, encode_combined
 from pakkeforlop.codes.loader import DEFAULT_EDITION, editions, load_catalogue
-from pakkeforlop.codes.models import Catalogue, Code, CodeSystem
+from pakkeforlop.codes.models import Catalogue, Code, CodeSystem, code_label
 
 __all__ = [
     "DEFAULT_EDITION",
     "Catalogue",
     "Code",
     "CodeSystem",
+    "code_label",
     "decode_combined",
     "decode_combined_expr",
     "editions",

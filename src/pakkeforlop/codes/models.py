@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from pakkeforlop.schema import EVENT, PATHWAY_TYPE
 
-__all__ = ["Catalogue", "Code", "CodeSystem", "SourceTag"]
+__all__ = ["Catalogue", "Code", "CodeSystem", "SourceTag", "code_label"]
 
 SourceTag = Literal["KV", "KVL", "DERIVED", "UNSURE", "local"]
 SystemRole = Literal["pathway_type", "event", "outcome", "combined"]
@@ -59,6 +59,16 @@ class Code(BaseModel):
     def allows(self, pathway_type: str) -> bool:
         """Whether the code may be used in a pathway of this type."""
         return self.types is None or pathway_type in self.types
+
+
+def code_label(event: str, outcome: str | None) -> str:
+    """How an (event, outcome) pair is named in settings and metadata: ``U-S``, or the event.
+
+    Examples:
+        >>> code_label("U", "S"), code_label("T", None)
+        ('U-S', 'T')
+    """
+    return f"{event}-{outcome}" if outcome else event
 
 
 class Catalogue(BaseModel):
@@ -108,16 +118,27 @@ class Catalogue(BaseModel):
             return {}
         return {c.code: c for c in self.codes_in(ev.outcome_system)}
 
+    def pair_of(self, code: Code) -> tuple[str, str | None]:
+        """The (event, outcome) a code of the event or an outcome system stands for.
+
+        Examples:
+            >>> from pakkeforlop.codes import load_catalogue
+            >>> cat = load_catalogue("2024")
+            >>> cat.pair_of(cat.events["T"]), cat.pair_of(cat.outcomes("U")["B"])
+            (('T', None), ('U', 'B'))
+        """
+        if code.system == 9322:
+            return code.code, None
+        event_of = {s.id: s.event for s in self.systems if s.role == "outcome"}
+        return event_of.get(code.system) or "", code.code
+
     @cached_property
     def indicator_codes(self) -> dict[str, tuple[tuple[str, str | None], ...]]:
         """Local codes mapped to an indicator: indicator id → ((event, outcome), ...)."""
         out: dict[str, list[tuple[str, str | None]]] = {}
-        event_of = {s.id: s.event for s in self.systems if s.role == "outcome"}
         for c in self.codes:
-            if c.indicator is None:
-                continue
-            pair = (c.code, None) if c.system == 9322 else (event_of.get(c.system) or "", c.code)
-            out.setdefault(c.indicator, []).append(pair)
+            if c.indicator is not None:
+                out.setdefault(c.indicator, []).append(self.pair_of(c))
         return {k: tuple(v) for k, v in out.items()}
 
     # --- combined codes (9327) ------------------------------------------------------------------

@@ -22,7 +22,7 @@ from typing import Any, Final, NamedTuple
 
 import polars as pl
 
-from pakkeforlop.codes import Catalogue, load_catalogue
+from pakkeforlop.codes import Catalogue, code_label, load_catalogue
 from pakkeforlop.errors import ConfigurationError, checked
 from pakkeforlop.indicators.compile import CompileContext, latest_date, unit_frame
 from pakkeforlop.indicators.definitions import indicator_catalogue, resolve_indicators
@@ -55,6 +55,7 @@ from pakkeforlop.periods import (
     period_start,
 )
 from pakkeforlop.schema import PATHWAY_SCHEMA, SEVERITY
+from pakkeforlop.timeline.rules import treatment_start_rule
 
 __all__ = [
     "OUTPUT_COLUMNS",
@@ -177,9 +178,11 @@ def _empty(by: Sequence[str]) -> pl.DataFrame:
 def _prepare(pathways: pl.DataFrame | pl.LazyFrame, reference_date: dt.date | None) -> pl.LazyFrame:
     lf = pathways.lazy()
     names = lf.collect_schema().names()
-    if "reference_date" not in names:  # a table from before the column existed
-        lf = lf.with_columns(pl.lit(None, dtype=pl.Date).alias("reference_date"))
-        names.append("reference_date")
+    # columns a table built before they existed lacks (the same on every row)
+    for constant in ("reference_date", "treatment_start_rule"):
+        if constant not in names:
+            lf = lf.with_columns(pl.lit(None, dtype=PATHWAY_SCHEMA[constant]).alias(constant))
+            names.append(constant)
     missing = [c for c in PATHWAY_SCHEMA.names() if c not in names]
     if missing:
         msg = (
@@ -230,6 +233,7 @@ def _partial_cells(
             pl.col("time_rows").cast(pl.List(pl.Int32)),
             pl.lit(None, dtype=pl.Date).alias("reference_date"),
             pl.lit(None, dtype=pl.String).alias("settings"),
+            pl.lit(None, dtype=pl.String).alias("treatment_start_rule"),
         )
     )
 
@@ -315,10 +319,7 @@ def _finalise(
         .with_columns(
             pl.col("_na").alias("not_available"),
             pl.when(pl.col("_na")).then(pl.col("_win_reason")).alias("not_available_reason"),
-            *(
-                pl.when(~pl.col("_na")).then(pl.col(c)).alias(c)
-                for c in _NOT_AVAILABLE_BLANKS
-            ),
+            *(pl.when(~pl.col("_na")).then(pl.col(c)).alias(c) for c in _NOT_AVAILABLE_BLANKS),
         )
         .sort(["_order", "period_start", *by], nulls_last=False)
     )
@@ -713,7 +714,7 @@ def _settings(chosen_settings: IndicatorSettings, catalogue: Catalogue | str | N
         ctx=ctx,
         prov=[i for i, t in enumerate(tim.times) if t.status == "provisional"],
         level=level,
-        windows=_windows(chosen, cat, regimes),
+        windows=_windows(chosen, cat, regimes, chosen_settings.code_starts),
         regimes=regimes,
     )
 
@@ -732,12 +733,16 @@ class Window(NamedTuple):
 
 
 def _windows(
-    chosen: Sequence[IndicatorDefinition], cat: Catalogue, regimes: Sequence[Regime]
+    chosen: Sequence[IndicatorDefinition],
+    cat: Catalogue,
+    regimes: Sequence[Regime],
+    code_starts: Mapping[str, dt.date] | None,
 ) -> dict[str, Window]:
     """When each indicator is available (domain/indicators.md §3).
 
     An indicator that rests on a code (``requires_event``) is available from the day the code
-    came into force (the catalogue's ``valid_from``); one tied to rule regimes (``regimes``)
+    came into force (the catalogue's ``valid_from``), one resting on local codes from the
+    first of them in force (:func:`_local_code_start`); one tied to rule regimes (``regimes``)
     while one of them is in force. Outside, a period is not available; the period straddling a
     bound counts the units inside it only.
     """
@@ -753,6 +758,9 @@ def _windows(
                 f"event {code.code} is in force from {code.valid_from.isoformat()}{unsure}"
                 f" (code edition {cat.edition}); the indicator counts units from that day only"
             )
+        local = _local_code_start(d, cat, code_starts)
+        if local is not None:
+            start, code_reason = local
         if d.regimes is not None:
             spans = regime_spans(regimes)
             inside = [(a, b) for r, a, b in spans if r.id in d.regimes]
@@ -775,6 +783,55 @@ def _windows(
     return out
 
 
+def _local_code_start(
+    d: IndicatorDefinition, cat: Catalogue, code_starts: Mapping[str, dt.date] | None
+) -> tuple[dt.date, str] | None:
+    """When an indicator fed by local codes starts, and why (``None``: no local code feeds it).
+
+    domain/indicators.md §3: a local code starts at its ``valid_from``, else with the first
+    month the extract holds it (``code_starts``, from the data). The indicator starts with the
+    first of its codes; with none in force at any date, it is not available in any period.
+    """
+    mapped = [c for c in cat.codes if c.indicator == d.id]
+    if not mapped:
+        return None
+    starts: list[tuple[dt.date, str]] = []
+    missing: list[str] = []
+    for c in mapped:
+        label = code_label(*cat.pair_of(c))
+        if c.valid_from is not None:
+            starts.append(
+                (
+                    c.valid_from,
+                    f"local code {label} is in force from"
+                    f" {c.valid_from.isoformat()} (catalogue extension)",
+                )
+            )
+        elif code_starts is not None and label in code_starts:
+            first = code_starts[label]
+            starts.append(
+                (
+                    first,
+                    f"local code {label} has no valid_from: its start"
+                    f" {first.isoformat()} was taken from the data (the first month the"
+                    " extract holds it)",
+                )
+            )
+        else:
+            missing.append(label)
+    if starts:
+        return min(starts)
+    why = (
+        "the extract holds none of it"
+        if code_starts is not None
+        else "its start is taken from the data (run through pakkeforlop.run_indicators, or give"
+        " IndicatorSettings.code_starts)"
+    )
+    return dt.date.max, (
+        f"local code {', '.join(missing)} has no valid_from and {why}; not available in any period"
+    )
+
+
 def _partials(
     pathways: pl.DataFrame | pl.LazyFrame, s: _Settings, reference_date: dt.date | None
 ) -> pl.DataFrame:
@@ -782,9 +839,7 @@ def _partials(
     schema = partial_schema(s.dims)
     plans = [
         _partial_cells(
-            _within_window(
-                unit_frame(base, d, s.ctx, by=s.dims, start=s.first, end=s.last), d, s
-            ),
+            _within_window(unit_frame(base, d, s.ctx, by=s.dims, start=s.first, end=s.last), d, s),
             d,
             s.dims,
             s.per,
@@ -800,6 +855,7 @@ def _partials(
         pl.lit([], dtype=pl.List(pl.Int32)).alias("time_rows"),
         pl.col("_ref").first().alias("reference_date"),
         pl.lit(s.fingerprint()).alias("settings"),
+        pl.col("treatment_start_rule").cast(pl.String).drop_nulls().first(),
     )
     frames = pl.collect_all([*plans, summary])
     return pl.concat([f.select(schema.names()).cast(schema) for f in frames], how="vertical")
@@ -828,10 +884,18 @@ def _within_window(units: pl.LazyFrame, d: IndicatorDefinition, s: _Settings) ->
     return units.filter(inside | outside)
 
 
-def _merge_partials(
-    partials: Sequence[pl.DataFrame | pl.LazyFrame], s: _Settings
-) -> tuple[pl.LazyFrame, int, dt.date | None]:
-    """All partials' cells (lazily), the pathway count and the reference date; checks them."""
+class _Merged(NamedTuple):
+    cells: pl.LazyFrame
+    pathway_count: int
+    reference: dt.date | None
+    treatment_start: str | None
+
+
+def _merge_partials(partials: Sequence[pl.DataFrame | pl.LazyFrame], s: _Settings) -> _Merged:
+    """All partials' cells (lazily), the pathway count, reference date and treatment-start rule.
+
+    Checks that every part was computed with the same settings, reference date and rule.
+    """
     schema = partial_schema(s.dims)
     frames = []
     for i, partial in enumerate(partials):
@@ -851,6 +915,7 @@ def _merge_partials(
         .agg(
             pl.col("denominator").sum().alias("pathways"),
             pl.col("reference_date").drop_nulls().unique().sort().alias("references"),
+            pl.col("treatment_start_rule").drop_nulls().unique().sort().alias("rules"),
         )
         .collect()
     )
@@ -870,11 +935,19 @@ def _merge_partials(
             f" {references[-1]}); give every part the extract's reference date"
         )
         raise ConfigurationError(msg)
+    rules = sorted({r for rs in summary["rules"].to_list() for r in rs})
+    if len(rules) > 1:
+        msg = (
+            f"partials built with different treatment-start rules ({', '.join(rules)});"
+            " build every part's pathways with the same rule"
+        )
+        raise ConfigurationError(msg)
     pathways = int(summary["pathways"].sum()) if summary.height else 0
-    return (
+    return _Merged(
         merged.filter(pl.col("indicator_id").is_not_null()),
         pathways,
         references[0] if references else None,
+        rules[0] if rules else None,
     )
 
 
@@ -972,7 +1045,7 @@ def _combine(
     findings: pl.DataFrame | pl.LazyFrame | Mapping[str, int] | None,
 ) -> IndicatorTable:
     level = s.level
-    merged, pathway_count, reference = _merge_partials(partials, s)
+    merged, pathway_count, reference, rule = _merge_partials(partials, s)
     used: list[int] = []
     if s.chosen:
         # the pathway-time rows that decided any unit (for the metadata), then the cells
@@ -983,9 +1056,7 @@ def _combine(
             ]
         )
         used = rows["time_rows"].to_list()
-        table = _finalise(
-            cells, s.chosen, by=s.dims, period=s.per, level=level, windows=s.windows
-        )
+        table = _finalise(cells, s.chosen, by=s.dims, period=s.per, level=level, windows=s.windows)
     else:
         table = _empty(s.dims)
     if pol is not None and table.height:
@@ -999,6 +1070,7 @@ def _combine(
         s,
         used_rows=sorted(set(used) & set(s.prov)),
         reference=reference,
+        treatment_start=rule,
         pathway_count=pathway_count,
         pol=pol,
         level=level,
@@ -1034,6 +1106,7 @@ def _metadata(
     *,
     used_rows: Sequence[int],
     reference: dt.date | None,
+    treatment_start: str | None,
     pathway_count: int,
     pol: SuppressionPolicy | None,
     level: float,
@@ -1067,6 +1140,9 @@ def _metadata(
         provisional_times_used=tuple(tim.times[i].label for i in used_rows),
         types_without_time={k: v for k, v in without.items() if v},
         reference_date=reference,
+        treatment_start=treatment_start_rule(treatment_start).describe()
+        if treatment_start is not None
+        else None,
         period=s.per,
         by=s.dims,
         start=s.first,

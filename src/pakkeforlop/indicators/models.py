@@ -173,6 +173,9 @@ class IndicatorMetadata(BaseModel):
     types_without_time: dict[str, tuple[str, ...]] = Field(default_factory=dict)
     """Per time-based indicator: pathway types left out because they have no recommended time."""
     reference_date: dt.date | None
+    treatment_start: str | None = None
+    """The named rule the pathways derived the treatment start after detox with, its definition
+    and source (domain/extract-and-timeline.md §2); ``None`` for a table built without one."""
     period: str
     by: tuple[str, ...]
     start: dt.date | None = None
@@ -183,6 +186,7 @@ class IndicatorMetadata(BaseModel):
     unknown_care_level: CareLevelDefault
     indicators: tuple[str, ...]
     not_computed: dict[str, str] = Field(default_factory=dict)
+    """Indicators left out, with the reason (e.g. no national code)."""
     regimes: dict[str, dt.date] = Field(default_factory=dict)
     """Rule regimes and the day each took effect (domain/indicators.md §3, "Rule regimes")."""
     period_regimes: dict[str, str] = Field(default_factory=dict)
@@ -192,7 +196,6 @@ class IndicatorMetadata(BaseModel):
     codes_not_in_force: dict[str, str] = Field(default_factory=dict)
     """Indicators resting on a code with a start date, and why periods that end before it are
     ``not_available`` (domain/indicators.md §3, "Codes not yet in force")."""
-    """Indicators left out, with the reason (e.g. no national code)."""
     input_rows: int | None = None
     """Rows read from the extract."""
     rows_usable: int | None = None

@@ -45,7 +45,7 @@ PARTIAL_KEYS: Final = ("indicator_id", "period_start")
 
 #: Version of the partial format, part of the settings fingerprint (bump when the layout changes,
 #: so that partials of an older version are refused instead of misread).
-SETTINGS_VERSION: Final = 1
+SETTINGS_VERSION: Final = 2
 
 #: Bits of a packed (cell, position) key given to the position.
 _POSITION_BITS: Final = 32
@@ -67,7 +67,8 @@ def partial_schema(by: Sequence[str] = ()) -> pl.Schema:
     * ``denominator``: units (the histogram count for durations);
     * ``provisional_time``: a provisional recommended time decided at least one unit;
     * ``time_rows``: the rows of the pathway-time file that decided units (for the metadata);
-    * ``reference_date``, ``settings``: on the summary row only.
+    * ``reference_date``, ``settings``, ``treatment_start_rule`` (the rule the part's pathways
+      derived the treatment start with): on the summary row only.
 
     Args:
         by: The stratum columns.
@@ -91,6 +92,7 @@ def partial_schema(by: Sequence[str] = ()) -> pl.Schema:
             "time_rows": pl.List(pl.Int32()),
             "reference_date": pl.Date(),
             "settings": pl.String(),
+            "treatment_start_rule": pl.String(),
         }
     )
 

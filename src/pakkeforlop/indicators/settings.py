@@ -97,6 +97,11 @@ class IndicatorSettings(BaseModel):
     revised_rule_from: dt.date | None = None
     """The day the revised start rule took effect (domain/indicators.md §3, "Rule regimes");
     the data file's 2025-01-01 [UNSURE] when ``None``."""
+    code_starts: dict[str, dt.date] | None = None
+    """When local codes without a ``valid_from`` start, by label (``"U-S"``): the first month
+    the extract holds each (domain/indicators.md §3, "Codes not yet in force"). The pipeline
+    fills it from :attr:`pakkeforlop.ReadInfo.code_first_seen`; ``None`` means unknown, and an
+    indicator resting only on such codes is then not available."""
 
     @field_validator("period", mode="before")
     @classmethod

@@ -38,13 +38,14 @@ from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
 import polars as pl
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
 from pakkeforlop.errors import ConfigurationError, ExtractError, MappingError
 from pakkeforlop.findings import finding_rows
 from pakkeforlop.io.columns import ColumnMapping, load_mapping, resolve_columns
 from pakkeforlop.io.csvfiles import TempDir
+from pakkeforlop.io.firstseen import first_seen
 from pakkeforlop.io.normalise import DUPLICATE_KEYS, CodeSets, normalise
 from pakkeforlop.io.sources import (
     READ_ERRORS,
@@ -141,6 +142,9 @@ class ReadInfo(BaseModel):
     """Rows left out of pathways and indicators, by reason (every reason listed, 0 included)."""
     duplicates_collapsed: int | None = None
     """Exact duplicate rows dropped from the events (each has a ``duplicate_registration``)."""
+    code_first_seen: dict[str, dt.date] = Field(default_factory=dict)
+    """Local codes without a ``valid_from``: the first month the extract holds each (its first
+    day), which is when the indicators resting on them start (domain/indicators.md §3)."""
 
     def conservation(self) -> str:
         """The run summary's identity: rows read = usable + excluded (by reason) + duplicates.
@@ -325,12 +329,7 @@ def exclusion_counts(excluded: pl.DataFrame | pl.LazyFrame) -> dict[str, int]:
         >>> exclusion_counts(rows)["bad_date"], exclusion_counts(rows)["invalid_code"]
         (2, 0)
     """
-    counted = (
-        excluded.lazy()
-        .group_by(pl.col("reason").cast(pl.String))
-        .agg(pl.len())
-        .collect()
-    )
+    counted = excluded.lazy().group_by(pl.col("reason").cast(pl.String)).agg(pl.len()).collect()
     found = dict(zip(counted["reason"].to_list(), counted["len"].to_list(), strict=True))
     return {reason: int(found.get(reason, 0)) for reason in EXCLUSION_REASONS}
 
@@ -696,8 +695,9 @@ def read_extract(
             "duplicates_collapsed": int(duplicate.sum()),
             "reference_date": as_of if as_of is not None else latest,
             "layouts": tuple(layouts) if layouts else info.layouts,
+            "code_first_seen": first_seen(
+                kept.lazy(), load_catalogue(edition, extension=extension)
+            ),
         }
     )
-    return Extract(
-        events=kept, findings=found.cast(FINDINGS_SCHEMA), info=info, excluded=excluded
-    )
+    return Extract(events=kept, findings=found.cast(FINDINGS_SCHEMA), info=info, excluded=excluded)

@@ -14,12 +14,16 @@ from pydantic import BaseModel, ConfigDict, field_validator
 
 from pakkeforlop.codes import DEFAULT_EDITION
 from pakkeforlop.io.columns import ColumnMapping
+from pakkeforlop.timeline.rules import treatment_start_rule
 
 __all__ = ["ReadSettings"]
 
 
 class ReadSettings(BaseModel):
-    """What decides how an extract becomes canonical events (domain/extract-and-timeline.md §1).
+    """What decides how an extract becomes canonical events and pathways.
+
+    domain/extract-and-timeline.md §1 (the rows that feed the timeline) and §2 (the one rule of
+    the timeline that is an option: the derived treatment start).
 
     Examples:
         >>> import datetime as dt
@@ -46,6 +50,15 @@ class ReadSettings(BaseModel):
     today: dt.date | None = None
     """The run's date; without ``as_of``, registrations dated after it are excluded (a
     registration cannot be dated in the future). ``None``: the system date."""
+    treatment_start: str | None = None
+    """The named rule the pathways derive the treatment start after detox with
+    (``--treatment-start``, :func:`pakkeforlop.timeline.rules.treatment_start_rules`); the
+    data file's default when ``None``. Recorded in the pathway table and the metadata."""
+
+    @field_validator("treatment_start")
+    @classmethod
+    def _rule(cls, value: str | None) -> str | None:
+        return treatment_start_rule(value).id if value is not None else None
 
     @field_validator("columns", mode="before")
     @classmethod

@@ -259,6 +259,7 @@ def build_report(
     columns: ColumnsLike | None = None,
     edition: str = DEFAULT_EDITION,
     extension: str | Path | None = None,
+    treatment_start: str | None = None,
     times: PathwayTimes | str | Path | None = None,
     stamp: bool = False,
 ) -> Report:
@@ -286,6 +287,7 @@ def build_report(
         columns: Column mapping for names the built-in aliases do not cover.
         edition: Code catalogue edition (``"2019"`` or ``"2024"``).
         extension: Catalogue extension file with local codes.
+        treatment_start: The named treatment-start rule (:class:`~pakkeforlop.ReadSettings`).
         times: Recommended pathway times (a TOML file); the shipped file when ``None``.
         stamp: Print the date and time the report was made in its footer (off by default, so
             that the same extract gives the same file).
@@ -323,7 +325,14 @@ def build_report(
     )
     per, dims = settings.period, settings.by
     pol = suppression_policy(policy) if suppress else None
-    read = checked(ReadSettings, columns=columns, as_of=as_of, edition=edition, extension=extension)
+    read = checked(
+        ReadSettings,
+        columns=columns,
+        as_of=as_of,
+        edition=edition,
+        extension=extension,
+        treatment_start=treatment_start,
+    )
     # the same steps as `pakkeforlop indicators` and `pakkeforlop validate`: one read, one
     # timeline, the same reference date (pakkeforlop.pipeline)
     prepared = prepare(source, read)

@@ -26,6 +26,7 @@ from pakkeforlop.schema import (
 )
 from pakkeforlop.synth.generate import Chunk, Rows, patient_ids, year_of
 from pakkeforlop.synth.model import EVENTS, OUTCOME_LETTERS, TYPES, World
+from pakkeforlop.timeline.rules import treatment_start_rule
 
 __all__ = ["BAD_DATE_PATTERNS", "SOURCE_FILE", "canonical_events", "raw_frame", "truth_frame"]
 
@@ -193,7 +194,7 @@ def truth_frame(raw: pl.DataFrame, chunk: Chunk) -> pl.DataFrame:
     first_c = i.filter(ev == "C").first()
     first_m = i.filter(ev == "M").first()
     first_d = i.filter(ev == "D").first()
-    after_detox = (i > first_d) & ~ev.is_in(["D", "H", "X"])
+    after_detox = (i > first_d) & ~ev.is_in(list(treatment_start_rule().not_treatment))
     final_c = (ev == "C") & (out != "U")
     events = raw.select(
         pl.Series("_inst", chunk.rows.inst, dtype=pl.Int64),
@@ -329,4 +330,5 @@ def truth_frame(raw: pl.DataFrame, chunk: Chunk) -> pl.DataFrame:
         .alias("findings"),
         # the truth is not built as of any date (pathways are open when the world ends)
         pl.lit(None, dtype=pl.Date).alias("reference_date"),
+        pl.lit(treatment_start_rule().id, dtype=pl.Categorical).alias("treatment_start_rule"),
     ).cast(dict(PATHWAY_SCHEMA))  # type: ignore[arg-type]

@@ -42,6 +42,7 @@ from pakkeforlop.timeline.checks import (
     type_validity_findings,
 )
 from pakkeforlop.timeline.milestones import INSTANCE, aggregate_instances, with_running_counts
+from pakkeforlop.timeline.rules import treatment_start_rule
 
 __all__ = ["ASSIGNMENT", "Timeline", "build_pathways"]
 
@@ -268,6 +269,7 @@ def build_pathways(
     edition: str = DEFAULT_EDITION,
     extension: str | Path | None = None,
     catalogue: Catalogue | None = None,
+    treatment_start: str | None = None,
 ) -> Timeline:
     """Reconstruct pathway instances from the canonical event table.
 
@@ -288,6 +290,9 @@ def build_pathways(
         edition: Code catalogue edition, for checking types supplied by the timeline.
         extension: Catalogue extension file with local codes.
         catalogue: An already loaded catalogue (wins over ``edition``/``extension``).
+        treatment_start: The named rule deriving the treatment start after detox
+            (:func:`~pakkeforlop.timeline.rules.treatment_start_rules`); the data file's default
+            (``first_registration_after_detox``) when ``None``. Recorded in the table.
 
     Returns:
         A :class:`Timeline` of lazy frames (computed once; collecting them is cheap).
@@ -315,6 +320,7 @@ def build_pathways(
     # an eager table is looked up by row number directly (a gather); a lazy one by a join
     frame = events.with_columns(absent) if isinstance(events, pl.DataFrame) else None
     cat = catalogue or load_catalogue(edition, extension=extension)
+    rule = treatment_start_rule(treatment_start)
     if as_of is None:
         latest = lf.filter(usable_row()).select(pl.col("event_date").max()).collect().item()
         as_of = latest if isinstance(latest, dt.date) else dt.date.today()
@@ -334,7 +340,7 @@ def build_pathways(
         lf, frame = _without(lf, frame, bad["_row"])
     numbered = lf.with_row_index("_row")
     lookup = _Lookup(frame, numbered)
-    milestones = aggregate_instances(rows.lazy()).collect(engine=IN_MEMORY)
+    milestones = aggregate_instances(rows.lazy(), rule.not_treatment).collect(engine=IN_MEMORY)
     identified = _with_identity(milestones, rows, lookup).collect(engine=IN_MEMORY)
     instances = _chains(_settle(identified)).collect(engine=IN_MEMORY)
     keys = instances.lazy().select(INSTANCE, "pathway_key")
@@ -380,6 +386,7 @@ def build_pathways(
         .with_columns(
             pl.col("findings").fill_null([]),
             pl.lit(as_of, dtype=pl.Date).alias("reference_date"),
+            pl.lit(rule.id, dtype=pl.Categorical).alias("treatment_start_rule"),
         )
         .select([pl.col(n).cast(t) for n, t in PATHWAY_SCHEMA.items()])
         .sort("pathway_key")

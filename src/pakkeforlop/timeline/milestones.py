@@ -6,6 +6,7 @@ Works on the assigned, ordered registrations of :mod:`pakkeforlop.timeline.assig
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Final
 
 import polars as pl
@@ -21,9 +22,6 @@ INSTANCE: Final = "_ikey"
 
 #: Stands in for a missing outcome while outcomes are carried forward.
 _NO_OUTCOME: Final = "\x00"
-
-#: Events after which a registration cannot be the start of treatment (see ``treatment_start``).
-_NOT_TREATMENT: Final = ("D", "H", "X")
 
 _ev = pl.col("event")
 _oc = pl.col("outcome")
@@ -79,8 +77,14 @@ def _count(cond: pl.Expr) -> pl.Expr:
     return pl.col("event").filter(cond).len().cast(pl.UInt32)
 
 
-def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
+def aggregate_instances(
+    assigned: pl.LazyFrame, not_treatment: Sequence[str] = ("D", "H", "X")
+) -> pl.LazyFrame:
     """Collapse the assigned rows (with running counts) to one row per instance.
+
+    ``not_treatment``: events that cannot be the treatment start after detox, from the named
+    rule (:func:`pakkeforlop.timeline.rules.treatment_start_rule`); the first other
+    registration after the first D is the treatment start.
 
     Returns the instance keys plus every milestone of :data:`~pakkeforlop.schema.PATHWAY_SCHEMA`
     that can be read off its own registrations, and the row number of its start (A) in the event
@@ -88,7 +92,7 @@ def aggregate_instances(assigned: pl.LazyFrame) -> pl.LazyFrame:
     superseded instances, keys and chains are settled by the caller.
     """
     final_c = (_ev == "C") & (_oc.fill_null("") != "U")
-    after_detox = (pl.col("_d_before") > 0) & ~_ev.is_in(_NOT_TREATMENT)
+    after_detox = (pl.col("_d_before") > 0) & ~_ev.is_in(list(not_treatment))
     is_a = _ev == "A"
     evaluations = (
         assigned.filter(_ev == "E")
