@@ -65,3 +65,22 @@ def test_setup_commands_are_the_ci_commands() -> None:
         line for block in _blocks("bash") for line in block.splitlines() if "pytest" in line
     )
     assert test_command.strip() in ci
+
+
+def test_the_indicator_definitions_document_is_current(tmp_path: Path) -> None:
+    # docs/indicators.md is what `indicators --list -o docs/indicators.md` writes today
+    out = tmp_path / "indicators.md"
+    result = CliRunner().invoke(app, ["indicators", "--list", "-o", str(out)])
+    assert result.exit_code == 0, result.output
+    shipped = (ROOT / "docs" / "indicators.md").read_text(encoding="utf-8")
+    assert out.read_text(encoding="utf-8") == shipped, (
+        "docs/indicators.md is stale: run pakkeforlop indicators --list -o docs/indicators.md"
+    )
+    for new in (
+        "first_attendance_in_time",
+        "pathways_started",
+        "pathways_ended",
+        "pathways_open",
+        "first_evaluation_in_time_all_levels",
+    ):
+        assert f"(`{new}`)" in shipped

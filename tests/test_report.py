@@ -125,6 +125,26 @@ def test_quality_and_provenance_sections(report_en: Any, html_file: Path) -> Non
     assert 'D11 assessment (provisional)</code></th><td class="num">42 / 42</td><td>used' in (
         provenance
     )
+    # the named treatment-start rule, and why H's indicator is not available before its start
+    assert "first_registration_after_detox: the first registration after the detox end" in (
+        provenance
+    )
+    assert "help_needed_recorded: event H is in force from 2023-01-01 [UNSURE: assumed]" in (
+        provenance
+    )
+
+
+def test_the_report_defines_every_indicator_it_shows(report_en: Any, html_file: Path) -> None:
+    html = html_file.read_text("utf-8")
+    definitions = html[html.index('<h3 id="definitions">') :]
+    for ind in report_en.metadata.indicators:
+        assert f'<dt id="def-{ind}">' in definitions
+    # an activity count and a regime-bound indicator, with their definition and source
+    start = definitions.index('<dt id="def-pathways_started">')
+    entry = definitions[start : definitions.index("</dd>", start)]
+    assert "a start (A) is registered" in entry
+    assert "none: the value is the number of units" in entry
+    assert "Source:</span> KV" in entry
 
 
 def _tiny_extract() -> pl.DataFrame:

@@ -17,6 +17,7 @@ from pakkeforlop.files import check_writable, write_atomic
 from pakkeforlop.indicators import (
     IndicatorSettings,
     IndicatorTable,
+    definitions_document,
     definitions_table,
     indicator_catalogue,
 )
@@ -209,6 +210,11 @@ def _print_provenance(table: IndicatorTable) -> None:
 def _print_list(edition: str, extension: Path | None, output: Path | None, fmt: str | None) -> None:
     cat = load_catalogue(edition, extension=extension)
     defs = definitions_table(cat)
+    if output is not None and output.suffix.lower() == ".md":
+        text = definitions_document(cat)
+        write_atomic(output, lambda path: path.write_text(text, encoding="utf-8"))
+        err_console.print(f"{defs.height} indicator definitions written to {output} (Markdown)")
+        return
     if output is not None:
         write_table(defs, output, fmt)
         err_console.print(f"{defs.height} indicator definitions written to {output}")

@@ -11,6 +11,7 @@ import tomllib
 from collections.abc import Iterable
 from functools import cache
 from importlib import resources
+from typing import Final
 
 import polars as pl
 from pydantic import BaseModel, ConfigDict
@@ -25,6 +26,7 @@ __all__ = [
     "IndicatorCatalogue",
     "computability",
     "definition",
+    "definitions_document",
     "definitions_markdown",
     "definitions_table",
     "indicator_catalogue",
@@ -211,11 +213,12 @@ def definitions_table(catalogue: Catalogue | None = None) -> pl.DataFrame:
             types = f"; only types {', '.join(d.pathway_types)}"
         if d.excluded_pathway_types:
             types += f"; not types {', '.join(d.excluded_pathway_types)}"
-        numerator = (
-            _describe(d.numerator)
-            if d.duration is None
-            else f"distribution of {DURATIONS[d.duration].description}"
-        )
+        if d.duration is not None:
+            numerator = f"distribution of {DURATIONS[d.duration].description}"
+        elif d.kind == "count":
+            numerator = "none: the value is the number of units"
+        else:
+            numerator = _describe(d.numerator)
         row: dict[str, object] = {
             "id": d.id,
             "goal_area": d.goal_area,
@@ -237,6 +240,19 @@ def definitions_table(catalogue: Catalogue | None = None) -> pl.DataFrame:
             row["computable"] = computability(d, catalogue) or "yes"
         rows.append(row)
     return pl.DataFrame(rows, infer_schema_length=None)
+
+
+#: How each kind of indicator is described in the docs.
+_KIND_TEXT: Final = {
+    "proportion": "proportion (Wilson interval)",
+    "duration": "duration (median, 75th and 90th percentile, days)",
+    "count": "count (no interval; the policy's count rule hides small counts)",
+}
+#: How each unit is described in the docs.
+_UNIT_TEXT: Final = {
+    "evaluation_gap": "evaluation gap",
+    "open_at_period_end": "pathway instance open on the period's last day",
+}
 
 
 def definitions_markdown(
@@ -273,14 +289,9 @@ def definitions_markdown(
         for d in (d for d in cat.indicators if d.goal_area == goal_id):
             r = by_id[d.id]
             lines += ["", f"### {d.title_en} (`{d.id}`)", "", f"*{d.title_nb}*", ""]
-            kind = (
-                "duration (median, 75th and 90th percentile, days)"
-                if d.kind == "duration"
-                else ("proportion (Wilson interval)")
-            )
             items = [
-                ("kind", kind),
-                ("unit", "evaluation gap" if d.unit == "evaluation_gap" else "pathway instance"),
+                ("kind", _KIND_TEXT[d.kind]),
+                ("unit", _UNIT_TEXT.get(d.unit, "pathway instance")),
                 ("period by", r["anchor"]),
                 ("denominator", r["denominator"]),
                 ("excluding", r["exclusions"] or "none"),
@@ -289,6 +300,19 @@ def definitions_markdown(
                 ("target", f"{d.target:.0%}" if d.target is not None else "none"),
                 ("source", d.source + (", official indicator" if d.official else "")),
             ]
+            if d.requires_event:
+                code = catalogue.events.get(d.requires_event) if catalogue else None
+                since = (
+                    f", in force from {code.valid_from.isoformat()}"
+                    + (" [UNSURE]" if "UNSURE" in code.note else "")
+                    if code is not None and code.valid_from is not None
+                    else ""
+                )
+                items.append(
+                    ("rests on", f"event {d.requires_event}{since}; not available before it")
+                )
+            if d.regimes:
+                items.append(("rule regimes", f"only under the {', '.join(d.regimes)} start rule"))
             if catalogue is not None and r["computable"] != "yes":
                 items.append(("computable", r["computable"]))
             lines += [f"- **{k}**: {v}" for k, v in items]
@@ -297,3 +321,29 @@ def definitions_markdown(
     tim = times if times is not None else load_pathway_times()
     lines += ["", "## Recommended pathway times", "", tim.markdown()]
     return "\n".join(lines) + "\n"
+
+
+def definitions_document(catalogue: Catalogue | None = None) -> str:
+    """``docs/indicators.md``: a title, how it was made, and :func:`definitions_markdown`.
+
+    Regenerate the file with ``pakkeforlop indicators --list -o docs/indicators.md``; a test
+    checks it is current.
+
+    Examples:
+        >>> definitions_document().splitlines()[0]
+        '# Indicator definitions'
+    """
+    cat = indicator_catalogue()
+    head = [
+        "# Indicator definitions",
+        "",
+        f"Indicator catalogue edition {cat.edition}"
+        + (f", code catalogue edition {catalogue.edition}" if catalogue is not None else "")
+        + ". Generated from the definitions the engine runs"
+        " (`pakkeforlop indicators --list -o docs/indicators.md`); do not edit by hand."
+        " Sources: KV = the code list, KVL = the code-list guidance, DERIVED = derived by"
+        " pakkeforlop from the registered codes, UNSURE = not confirmed in any source found,"
+        " local = a code of your catalogue extension.",
+        "",
+    ]
+    return "\n".join(head) + "\n" + definitions_markdown(catalogue)

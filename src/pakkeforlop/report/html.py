@@ -23,7 +23,7 @@ import polars as pl
 
 from pakkeforlop.codes import load_catalogue
 from pakkeforlop.files import atomic_output, check_writable
-from pakkeforlop.indicators import definition, indicator_catalogue
+from pakkeforlop.indicators import definition, definitions_table, indicator_catalogue
 from pakkeforlop.plot import Lang, funnel, funnel_data, goal_title, indicator_title, trend
 from pakkeforlop.report.build import FUNNEL_DIMENSION, Report
 from pakkeforlop.report.format import fmt_count, fmt_days, fmt_interval, fmt_pct
@@ -305,6 +305,7 @@ def _provenance_view(report: Report, lab: Mapping[str, str]) -> dict[str, Any]:
         (lab["suppression"], suppression),
         (lab["level"], fmt_pct(m.level, lang, digits=1)),
         (lab["care_level_default"], m.unknown_care_level),
+        (lab["treatment_start"], m.treatment_start or lab["none"]),
     ]
     used = set(m.provisional_times_used)
     provisional = [
@@ -319,7 +320,37 @@ def _provenance_view(report: Report, lab: Mapping[str, str]) -> dict[str, Any]:
         for t in report.times.times
         if t.status == "provisional"
     ]
-    return {"items": items, "provisional": provisional, "notes": list(m.notes)}
+    unavailable = [
+        f"{i}: {reason}"
+        for source in (m.codes_not_in_force, m.regime_limits)
+        for i, reason in source.items()
+    ]
+    return {
+        "items": items,
+        "provisional": provisional,
+        "notes": list(m.notes),
+        "not_available": unavailable,
+        "definitions": _definitions_view(report),
+    }
+
+
+def _definitions_view(report: Report) -> list[dict[str, str]]:
+    """The definition of every indicator in the report (the ``--list`` text, in English)."""
+    shown = set(report.metadata.indicators)
+    table = definitions_table(load_catalogue(report.metadata.code_edition))
+    return [
+        {
+            "id": r["id"],
+            "title": indicator_title(definition(r["id"]), report.lang),
+            "anchor": r["anchor"],
+            "denominator": r["denominator"]
+            + (f"; excluding {r['exclusions']}" if r["exclusions"] else ""),
+            "numerator": r["numerator"],
+            "source": r["source"] + (", official" if r["official"] else ""),
+        }
+        for r in table.iter_rows(named=True)
+        if r["id"] in shown
+    ]
 
 
 def _type_key(report: Report, lang: Lang) -> str:
