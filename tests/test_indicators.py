@@ -238,6 +238,40 @@ def test_detox_to_treatment_in_time() -> None:
     assert any("derived" in n for n in out.metadata.notes)
 
 
+def test_detox_to_treatment_not_yet_started_is_judged_at_the_detox_care_level() -> None:
+    # domain/indicators.md §2: nothing has ended the interval yet, so the registration that
+    # starts it (D) decides the limit. D01: 3 days outpatient, 0 inpatient.
+    ref = D(2023, 3, 2)
+    detox = D(2023, 3, 1)
+    rows = [
+        # inpatient D on 1 Mar, no treatment start by 2 Mar: due 1 Mar, passed: late
+        {"pathway_type": "D01", "detox_end_date": detox, "detox_end_care_level": "inpatient"},
+        # outpatient D: due 4 Mar, after the reference date: EXCLUDED (not yet due)
+        {"pathway_type": "D01", "detox_end_date": detox, "detox_end_care_level": "outpatient"},
+        # unknown care level: the default (outpatient): EXCLUDED
+        {"pathway_type": "D01", "detox_end_date": detox},
+        # inpatient D, then ended on 2 Mar with no treatment start: its due date had passed:
+        # late (at the outpatient limit it would have ended before the due date: EXCLUDED)
+        {
+            "pathway_type": "D01",
+            "detox_end_date": detox,
+            "detox_end_care_level": "inpatient",
+            "end_date": D(2023, 3, 2),
+            "end_reason": "P",
+        },
+        # the treatment start's own care level wins once it exists: outpatient, 2 days: in time
+        {
+            "pathway_type": "D01",
+            "detox_end_date": detox,
+            "detox_end_care_level": "inpatient",
+            "treatment_start_date": D(2023, 3, 3),
+            "treatment_start_care_level": "outpatient",
+        },
+    ]
+    assert overall(rows, "detox_to_treatment_in_time", reference_date=D(2023, 3, 3)) == (1, 3)
+    assert overall(rows[:4], "detox_to_treatment_in_time", reference_date=ref) == (0, 2)
+
+
 def test_waiting_days_to_first_attendance() -> None:
     start = D(2023, 1, 1)
     rows = [

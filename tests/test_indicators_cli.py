@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import polars as pl
@@ -47,13 +48,15 @@ def _extract(tmp_path: Path) -> Path:
 
 
 def test_default_run_prints_titles(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["indicators", str(_extract(tmp_path))], env={"COLUMNS": "160"})
+    result = runner.invoke(
+        app, ["indicators", str(_extract(tmp_path)), "--detail"], env={"COLUMNS": "160"}
+    )
     assert result.exit_code == 0, result.output
     assert "Assessment completed within the recommended time" in result.output
     assert "pathway_type" in result.output  # stratified by pathway type by default
     assert "2023-T1" in result.output  # by tertial by default
     assert "suppressed" in result.output  # a handful of pathways: small cells hidden
-    assert "provisional times used: D11 assessment (provisional)" in result.output
+    assert "provisional times used: D11 (assessment, first_evaluation)" in result.output
 
 
 def test_csv_output_with_metadata_sidecar(tmp_path: Path) -> None:
@@ -237,7 +240,7 @@ def test_unknown_period_is_rejected(tmp_path: Path) -> None:
 
 def test_shipped_sample_shows_the_latest_periods_in_the_terminal() -> None:
     sample = Path(__file__).parent.parent / "sample_data" / "extract.parquet"
-    result = runner.invoke(app, ["indicators", str(sample)], env={"COLUMNS": "160"})
+    result = runner.invoke(app, ["indicators", str(sample), "--detail"], env={"COLUMNS": "160"})
     assert result.exit_code == 0, result.output
     assert "showing the latest 3 of" in result.output
     assert "2024-T3" in result.output
@@ -250,3 +253,66 @@ def test_shipped_sample_shows_the_latest_periods_in_the_terminal() -> None:
     assert chosen.exit_code == 0, chosen.output
     assert "2019-T1" in chosen.output
     assert "showing the latest" not in chosen.output
+
+
+# --- the one-screen summary ----------------------------------------------------------------------
+
+SAMPLE = Path(__file__).parent.parent / "sample_data" / "extract.parquet"
+
+
+def test_the_default_output_on_the_sample_fits_one_screen() -> None:
+    result = runner.invoke(app, ["indicators", str(SAMPLE)])
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert len(lines) <= 60, len(lines)
+    out = result.stdout
+    assert out.splitlines()[0] == "Indicators for 2024-T3 (overall; change from 2024-T2)"
+    # grouped by goal area, one line per indicator with value, interval, n, target, met, change
+    assert "No unjustified waiting" in out
+    row = next(x for x in out.splitlines() if x.startswith("assessment_in_time "))
+    assert re.search(r"\d+\.\d% +\d+\.\d–\d+\.\d% +\d+ +80% +(yes|no) +[▲▼=] [+−]", row), row
+    assert any(x.startswith("pathways_started ") for x in out.splitlines())
+    # the figures are those of the table's overall rows of 2024-T3
+    table = pl.read_csv(
+        runner.invoke(
+            app, ["indicators", str(SAMPLE), "--format", "csv", "--by", ""]
+        ).stdout.encode()
+    ).filter((pl.col("indicator_id") == "assessment_in_time") & (pl.col("period") == "2024-T3"))
+    n, value = table.select("denominator", "value").row(0)
+    assert f"{100 * value:.1f}%" in row
+    assert f" {n} " in row
+
+
+def test_the_summary_marks_improvements_and_never_shows_zero_for_hidden_cells() -> None:
+    out = runner.invoke(app, ["indicators", str(SAMPLE)]).stdout
+    for line in out.splitlines():
+        if "▲" in line or "▼" in line:
+            ind = line.split()[0] if not line.startswith(" ") else None
+            if ind in ("rejected_referrals", "pathways_started", "pathways_ended"):
+                assert "better" not in line and "worse" not in line  # no better direction
+    suppressed = [x for x in out.splitlines() if "suppressed" in x]
+    assert suppressed
+    assert all("0.0%" not in x for x in suppressed)
+
+
+def test_the_summary_in_norwegian_uses_norwegian_number_formats() -> None:
+    out = runner.invoke(app, ["indicators", str(SAMPLE), "--lang", "nb"]).stdout
+    assert out.splitlines()[0].startswith("Indikatorer for 2024-T3")
+    row = next(x for x in out.splitlines() if x.startswith("assessment_in_time "))
+    assert re.search(r"\d+,\d\s%", row), row
+    assert "nei" in row or "ja" in row
+    assert "Unngå unødig ventetid" in out
+
+
+def test_a_narrow_terminal_never_cuts_a_number() -> None:
+    from pakkeforlop.pipeline import run_indicators
+    from pakkeforlop_cli.summary import plain, summary_lines
+
+    table = run_indicators(SAMPLE)
+    wide = plain(summary_lines(table, width=10_000)).splitlines()
+    narrow = plain(summary_lines(table, width=60)).splitlines()
+    # the same figures, in the same order: long ids move to a line of their own
+    figures = [re.findall(r"[\d.,–%]+", x) for x in wide]
+    narrow_figures = [re.findall(r"[\d.,–%]+", x) for x in narrow]
+    assert [f for f in figures if f] == [f for f in narrow_figures if f]
+    assert len(narrow) > len(wide)

@@ -719,9 +719,7 @@ def test_no_row_lost_and_row_order_does_not_matter(
     assert a.info.duplicates_collapsed is not None
     excluded = sum((a.info.rows_excluded or {}).values())
     assert a.excluded.height == excluded
-    assert (
-        a.events.height + excluded + a.info.duplicates_collapsed == len(rows) == a.info.rows_read
-    )
+    assert a.events.height + excluded + a.info.duplicates_collapsed == len(rows) == a.info.rows_read
     assert a.info.rows_usable == a.events.height
     assert exclusion_counts(a.excluded) == exclusion_counts(b.excluded)
     # Row order changes row numbers, not what is read or found. (Which of two duplicates is

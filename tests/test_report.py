@@ -20,9 +20,9 @@ from report_helpers import CHART_PROBE, Chromium, chromium_path, events_frame, w
 from typer.testing import CliRunner
 
 from pakkeforlop.indicators.testing import pathway_table
+from pakkeforlop.periods import reporting_periods
 from pakkeforlop.plot import funnel_data
 from pakkeforlop.report import build_report, chart_specs, equity_table, render_html, write_html
-from pakkeforlop.report.build import _reporting_periods
 from pakkeforlop_cli.main import app
 
 runner = CliRunner()
@@ -76,10 +76,10 @@ def test_reporting_periods_fall_back_to_the_last_period() -> None:
             "period_end": [dt.date(2023, 4, 30), dt.date(2023, 8, 31)],
         }
     )
-    assert _reporting_periods(table, dt.date(2023, 9, 1)) == ("2023-T2", True, "2023-T1")
-    assert _reporting_periods(table, dt.date(2023, 6, 1)) == ("2023-T1", True, None)
-    assert _reporting_periods(table, dt.date(2023, 3, 1)) == ("2023-T2", False, "2023-T1")
-    assert _reporting_periods(table.clear(), None) == (None, False, None)
+    assert reporting_periods(table, dt.date(2023, 9, 1)) == ("2023-T2", True, "2023-T1")
+    assert reporting_periods(table, dt.date(2023, 6, 1)) == ("2023-T1", True, None)
+    assert reporting_periods(table, dt.date(2023, 3, 1)) == ("2023-T2", False, "2023-T1")
+    assert reporting_periods(table.clear(), None) == (None, False, None)
 
 
 def test_headline_shows_value_interval_target_met_and_arrow(

@@ -23,6 +23,7 @@ from pakkeforlop.indicators import (
 )
 from pakkeforlop.io.read import conservation_line
 from pakkeforlop.io.settings import ReadSettings
+from pakkeforlop.numbers import Lang
 from pakkeforlop.pipeline import run_indicators
 from pakkeforlop.schema import STRATUM_COLUMNS
 
@@ -41,6 +42,10 @@ from .common import (
     partitions_choice,
     write_table,
 )
+from .summary import plain, summary_lines
+
+#: Strata of the table when --by is not given.
+DEFAULT_BY = "pathway_type"
 
 #: Periods shown in the terminal table when no --from/--to is given (files get every period).
 TERMINAL_PERIODS = 3
@@ -61,6 +66,13 @@ class PeriodKind(StrEnum):
     month = "month"
     tertial = "tertial"
     year = "year"
+
+
+class Language(StrEnum):
+    """Languages of the terminal output."""
+
+    en = "en"
+    nb = "nb"
 
 
 class Policy(StrEnum):
@@ -172,6 +184,31 @@ def _render(table: IndicatorTable, *, all_periods: bool) -> None:
     _print_provenance(table)
 
 
+def _print_summary(table: IndicatorTable, lang: Lang) -> None:
+    """The one-screen summary (plain text at full width when stdout is not a terminal)."""
+    if out_console.is_terminal:
+        for line in summary_lines(table, lang=lang, width=out_console.width):
+            out_console.print(line, soft_wrap=True)
+    else:
+        typer.echo(plain(summary_lines(table, lang=lang, width=10_000)))
+    _print_provenance(table)
+
+
+def _grouped_times(labels: tuple[str, ...]) -> str:
+    """Pathway-time labels (``"D11 assessment (provisional)"``) grouped by the intervals' types.
+
+    Examples:
+        >>> _grouped_times(("D12 assessment (provisional)", "D11 assessment (provisional)",
+        ...                 "D11 first_evaluation (provisional)"))
+        'D11 (assessment, first_evaluation), D12 (assessment)'
+    """
+    by_type: dict[str, list[str]] = {}
+    for label in labels:
+        ptype, _, rest = label.partition(" ")
+        by_type.setdefault(ptype, []).append(rest.removesuffix(" (provisional)"))
+    return ", ".join(f"{t} ({', '.join(v)})" for t, v in sorted(by_type.items()))
+
+
 def _print_provenance(table: IndicatorTable) -> None:
     meta = table.metadata
     lines = []
@@ -182,14 +219,14 @@ def _print_provenance(table: IndicatorTable) -> None:
             )
         )
     lines += [
-        f"reference date {meta.reference_date or 'unknown'}; {meta.pathway_count} pathways"
-        + (f" from {meta.input_rows} rows" if meta.input_rows is not None else "")
-        + (f"; {meta.findings_count} findings" if meta.findings_count is not None else "")
+        f"reference date {meta.reference_date or 'unknown'}; {meta.pathway_count:,} pathways"
+        + (f" from {meta.input_rows:,} rows" if meta.input_rows is not None else "")
+        + (f"; {meta.findings_count:,} findings" if meta.findings_count is not None else "")
         + f"; code edition {meta.code_edition}",
         f"suppression: {meta.suppression or 'off'}; recommended times: {meta.times_file}",
     ]
     if meta.provisional_times_used:
-        lines.append("provisional times used: " + ", ".join(meta.provisional_times_used))
+        lines.append("provisional times used: " + _grouped_times(meta.provisional_times_used))
     lines += [f"left out: {k}: {v}" for k, v in meta.not_computed.items()]
     lines += [
         f"not available before its code came into force: {k}: {v}"
@@ -286,12 +323,26 @@ def indicators_command(
         PeriodKind, typer.Option(help="Reporting period: tertial = Jan–Apr, May–Aug, Sep–Dec.")
     ] = PeriodKind.tertial,
     by: Annotated[
-        str,
+        str | None,
         typer.Option(
             metavar="DIMS",
-            help="Comma-separated strata: " + ", ".join(STRATUM_COLUMNS) + "; '' for none.",
+            help="Comma-separated strata: " + ", ".join(STRATUM_COLUMNS) + "; '' for none."
+            " Default pathway_type. On the terminal, --by shows the full tables.",
+            show_default=False,
         ),
-    ] = "pathway_type",
+    ] = None,
+    detail: Annotated[
+        bool,
+        typer.Option(
+            "--detail",
+            help="On the terminal, print every indicator's table by period and stratum instead"
+            " of the one-screen summary.",
+        ),
+    ] = False,
+    lang: Annotated[
+        Language,
+        typer.Option("--lang", help="Labels and number formats on the terminal: en or nb."),
+    ] = Language.en,
     date_from: Annotated[
         str | None,
         typer.Option(
@@ -376,7 +427,7 @@ def indicators_command(
     settings = checked(
         IndicatorSettings,
         period=period.value,
-        by=by,
+        by=DEFAULT_BY if by is None else by,
         start=date_from,
         end=date_to,
         indicators=_split(indicator),
@@ -421,5 +472,7 @@ def indicators_command(
     elif fmt_name == "json":
         typer.echo(json.dumps(table.to_dicts(), default=str, ensure_ascii=False, indent=1))
         _print_provenance(table)
-    else:
+    elif detail or by is not None or date_from is not None or date_to is not None:
         _render(table, all_periods=date_from is not None or date_to is not None)
+    else:
+        _print_summary(table, lang.value)

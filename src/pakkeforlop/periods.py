@@ -28,6 +28,7 @@ __all__ = [
     "period_label",
     "period_of",
     "period_start",
+    "reporting_periods",
 ]
 
 Period = Literal["month", "tertial", "year"]
@@ -218,3 +219,41 @@ def parse_date_or_period(text: str, *, end: bool = False) -> dt.date:
         msg = f"not a date or period: {text!r}; expected YYYY-MM-DD, YYYY, YYYY-Tn or YYYY-MM"
         raise ConfigurationError(msg) from None
     return last if end else first
+
+
+def reporting_periods(
+    table: pl.DataFrame, reference: dt.date | None
+) -> tuple[str | None, bool, str | None]:
+    """The reporting period of a table and the period before it.
+
+    The reporting period is the last one complete by the reference date (its last day on or
+    before it); when none is complete, the last one. The report and the terminal summary both
+    show it.
+
+    Args:
+        table: An indicator table (columns ``period``, ``period_start``, ``period_end``).
+        reference: The extract's reference date.
+
+    Returns:
+        (label or ``None`` for an empty table, whether the period is complete, the label of the
+        period before it or ``None``).
+
+    Examples:
+        >>> import datetime as dt, polars as pl
+        >>> t = pl.DataFrame({"period": ["2023-T1", "2023-T2"],
+        ...                   "period_start": [dt.date(2023, 1, 1), dt.date(2023, 5, 1)],
+        ...                   "period_end": [dt.date(2023, 4, 30), dt.date(2023, 8, 31)]})
+        >>> reporting_periods(t, dt.date(2023, 7, 1))
+        ('2023-T1', True, None)
+    """
+    periods = table.select("period", "period_start", "period_end").unique().sort("period_start")
+    if periods.height == 0:
+        return None, False, None
+    complete = (
+        periods.filter(pl.col("period_end") <= reference) if reference is not None else periods
+    )
+    chosen = complete if complete.height else periods
+    label = str(chosen["period"][-1])
+    before = periods.filter(pl.col("period_start") < chosen["period_start"][-1])
+    previous = str(before["period"][-1]) if before.height else None
+    return label, bool(complete.height), previous

@@ -165,6 +165,8 @@ PATHWAY_SCHEMA: Final = pl.Schema(
         "decision_count": pl.UInt32(),
         "direct_to_treatment": pl.Boolean(),
         "detox_end_date": pl.Date(),
+        # the care level of the detox end (D): it starts the detox-to-treatment interval
+        "detox_end_care_level": CARE_LEVEL,
         "treatment_start_date": pl.Date(),
         "treatment_start_care_level": CARE_LEVEL,
         "evaluation_dates": pl.List(pl.Date()),

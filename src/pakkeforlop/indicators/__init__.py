@@ -37,6 +37,7 @@ from pakkeforlop.indicators.models import (
 )
 from pakkeforlop.indicators.settings import IndicatorSettings, parse_by
 from pakkeforlop.indicators.stats import funnel_limits, wilson_exprs, wilson_interval
+from pakkeforlop.indicators.summary import HEADLINE_SCHEMA, headline
 from pakkeforlop.indicators.suppression import (
     apply_suppression,
     suppression_policies,
@@ -45,6 +46,7 @@ from pakkeforlop.indicators.suppression import (
 from pakkeforlop.indicators.times import PathwayTimes, load_pathway_times
 
 __all__ = [
+    "HEADLINE_SCHEMA",
     "OUTPUT_COLUMNS",
     "AreaComparison",
     "AreaVariation",
@@ -68,6 +70,7 @@ __all__ = [
     "definitions_markdown",
     "definitions_table",
     "funnel_limits",
+    "headline",
     "indicator_catalogue",
     "load_pathway_times",
     "parse_by",

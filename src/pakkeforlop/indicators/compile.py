@@ -300,8 +300,9 @@ def interval_inpatient(
     ended it yet, that of the registration that starts it; when neither has one, the
     configurable default (outpatient) [DERIVED]. Day care counts as outpatient. The one rule for
     every interval: assessment (ended by the final C), detox to treatment (ended by the
-    treatment start), the first evaluation (ended by the first E, started by the final C) and
-    the gaps between evaluations (ended by the next E, started by the E before).
+    treatment start, started by the detox end D), the first evaluation (ended by the first E,
+    started by the final C) and the gaps between evaluations (ended by the next E, started by
+    the E before).
 
     Args:
         ending: The care level of the registration that ends the interval (null if none yet).
@@ -376,7 +377,9 @@ def interval_columns(frame: pl.LazyFrame, interval: Interval, ctx: CompileContex
             pl.lit(None, dtype=pl.Date).alias("_check_due"),
         )
     if interval == "detox_to_treatment":
-        ending = interval_inpatient(pl.col("treatment_start_care_level"), None, ctx)
+        ending = interval_inpatient(
+            pl.col("treatment_start_care_level"), pl.col("detox_end_care_level"), ctx
+        )
         return _pending_interval(
             frame, interval, ending, start="detox_end_date", end="treatment_start_date", ctx=ctx
         )

@@ -73,6 +73,10 @@ class IndicatorDefinition(BaseModel):
     model_config = _FROZEN
 
     id: str
+    better: Literal["higher", "lower"] | None = None
+    """Which direction of change is an improvement (a goal of the pathways: more in time,
+    shorter waits). ``None`` where a rise is neither good nor bad by itself: activity counts,
+    rejected referrals and pathways ended as not belonging in a pathway [DERIVED]."""
     goal_area: str
     title_nb: str
     title_en: str

@@ -5,14 +5,13 @@ from __future__ import annotations
 import tomllib
 from functools import cache
 from importlib import resources
-from typing import Literal
 
 from pakkeforlop.errors import ConfigurationError
 from pakkeforlop.indicators import IndicatorDefinition, definition, indicator_catalogue
+from pakkeforlop.numbers import Lang
 
 __all__ = ["LANGS", "Lang", "check_lang", "goal_title", "indicator_title", "labels"]
 
-Lang = Literal["nb", "en"]
 
 #: The label languages: Norwegian (bokmål) and English.
 LANGS: tuple[Lang, ...] = ("nb", "en")

@@ -34,7 +34,7 @@ from pakkeforlop.indicators.settings import IndicatorSettings
 from pakkeforlop.io.read import ColumnsLike, Extract, ReadInfo
 from pakkeforlop.io.settings import ReadSettings
 from pakkeforlop.io.sources import SourceLike
-from pakkeforlop.periods import Period, period_bounds
+from pakkeforlop.periods import Period, period_bounds, reporting_periods
 from pakkeforlop.pipeline import indicator_table, prepare, validation_report
 from pakkeforlop.plot import Lang, check_lang
 from pakkeforlop.validate import ValidationReport
@@ -94,23 +94,6 @@ class Report:
     def overall(self) -> IndicatorTable:
         """The first trend table (its overall rows are the headline figures)."""
         return next(iter(self.trends.values()))
-
-
-def _reporting_periods(
-    table: pl.DataFrame, reference: dt.date | None
-) -> tuple[str | None, bool, str | None]:
-    """The reporting period (last one complete by the reference date), and the one before."""
-    periods = table.select("period", "period_start", "period_end").unique().sort("period_start")
-    if periods.height == 0:
-        return None, False, None
-    complete = (
-        periods.filter(pl.col("period_end") <= reference) if reference is not None else periods
-    )
-    chosen = complete if complete.height else periods
-    label = str(chosen["period"][-1])
-    before = periods.filter(pl.col("period_start") < chosen["period_start"][-1])
-    previous = str(before["period"][-1]) if before.height else None
-    return label, bool(complete.height), previous
 
 
 def _names(frame: pl.DataFrame, dimension: str, mask: pl.Expr) -> list[str]:
@@ -351,7 +334,7 @@ def build_report(
         trusts = indicators((FUNNEL_DIMENSION,))
     first_dim, first = next(iter(trends.items()))
     overall = first.filter(pl.col(first_dim).is_null()) if first_dim else first
-    label, complete, previous = _reporting_periods(overall, first.metadata.reference_date)
+    label, complete, previous = reporting_periods(overall, first.metadata.reference_date)
     equity = equity_table(
         pathways,
         period=per,

@@ -24,9 +24,9 @@ import polars as pl
 from pakkeforlop.codes import load_catalogue
 from pakkeforlop.files import atomic_output, check_writable
 from pakkeforlop.indicators import definition, definitions_table, indicator_catalogue
+from pakkeforlop.numbers import fmt_count, fmt_days, fmt_interval, fmt_pct
 from pakkeforlop.plot import Lang, funnel, funnel_data, goal_title, indicator_title, trend
 from pakkeforlop.report.build import FUNNEL_DIMENSION, Report
-from pakkeforlop.report.format import fmt_count, fmt_days, fmt_interval, fmt_pct
 
 __all__ = ["chart_specs", "javascript_bundle", "render_html", "report_labels", "write_html"]
 

@@ -128,6 +128,7 @@ def aggregate_instances(
             _first_c_pos=first_c_pos,
             _first_m_pos=first_m_pos,
             detox_end_date=_first("event_date", _ev == "D"),
+            detox_end_care_level=_first("care_level", _ev == "D"),
             treatment_start_date=_first("event_date", after_detox),
             treatment_start_care_level=_first("care_level", after_detox),
             evaluation_count=_count(_ev == "E"),

@@ -1,10 +1,17 @@
-"""Number formatting for the report, in Norwegian (bokmål) or English conventions."""
+"""Numbers as people read them, in Norwegian (bokmål) or English conventions.
+
+One set of formats for every output a person reads (the terminal, the workbook's titles, the
+report): ``54,1 %`` and ``12 345`` in bokmål, ``54.1%`` and ``12,345`` in English.
+"""
 
 from __future__ import annotations
 
-from pakkeforlop.plot import Lang
+from typing import Literal
 
-__all__ = ["fmt_count", "fmt_days", "fmt_interval", "fmt_pct"]
+__all__ = ["Lang", "fmt_count", "fmt_days", "fmt_interval", "fmt_pct"]
+
+#: The languages of labels and number formats: Norwegian bokmål or English.
+Lang = Literal["nb", "en"]
 
 _NBSP = "\u00a0"
 
