@@ -26,6 +26,7 @@ from pakkeforlop.io.settings import ReadSettings
 from pakkeforlop.numbers import Lang
 from pakkeforlop.pipeline import run_indicators
 from pakkeforlop.schema import STRATUM_COLUMNS
+from pakkeforlop.workbook import write_workbook
 
 from .common import (
     AsOfOption,
@@ -282,12 +283,15 @@ def _print_list(edition: str, extension: Path | None, output: Path | None, fmt: 
     out_console.print(table)
 
 
-def _write(table: IndicatorTable, output: Path, fmt: str | None) -> None:
+def _write(table: IndicatorTable, output: Path, fmt: str | None, lang: Lang) -> None:
     kind = (fmt or output.suffix.lstrip(".") or "csv").lower()
     meta = table.metadata.model_dump_json(indent=1)
     try:
         if kind == "parquet":
             write_atomic(output, lambda p: table.write_parquet(p, metadata={"pakkeforlop": meta}))
+        elif kind == "xlsx":
+            # the provenance is the workbook's About sheet
+            write_workbook(table, output, lang=lang)
         else:
             write_table(table, output, kind)
             sidecar = output.with_name(output.name + ".metadata.json")
@@ -341,7 +345,9 @@ def indicators_command(
     ] = False,
     lang: Annotated[
         Language,
-        typer.Option("--lang", help="Labels and number formats on the terminal: en or nb."),
+        typer.Option(
+            "--lang", help="Labels and number formats on the terminal and in an xlsx workbook."
+        ),
     ] = Language.en,
     date_from: Annotated[
         str | None,
@@ -459,7 +465,7 @@ def indicators_command(
             soft_wrap=True,
         )
     if output is not None:
-        _write(table, output, fmt_name)
+        _write(table, output, fmt_name, lang.value)
         err_console.print(
             f"{table.height} rows ({len(table.metadata.indicators)} indicators) written to"
             f" {output}",
