@@ -71,3 +71,51 @@ def test_the_screenshot_is_committed_and_its_command_documented() -> None:
     data = png.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n"
     assert len(data) < 500_000
+
+
+# --- the walk-through in a real Jupyter kernel, with no network ---------------------------------
+
+#: Run first in the kernel: any connection to a host other than this machine fails, so a chart
+#: that needed a CDN (or any download) could not be made without the test noticing.
+_NO_NETWORK = """
+import socket
+_connect = socket.socket.connect
+def _local_only(self, address):
+    host = address[0] if isinstance(address, tuple) else address
+    if isinstance(host, str) and host not in ("127.0.0.1", "::1", "localhost"):
+        raise OSError(f"network use in the notebook: {address}")
+    return _connect(self, address)
+socket.socket.connect = _local_only
+"""
+
+#: What a chart output must not reference: a script or style fetched from the network.
+_REMOTE = re.compile(r"""(?:src|href)\s*=\s*["']?https?://|cdn\.jsdelivr|unpkg\.com|requirejs""")
+
+
+def test_the_walk_through_runs_in_a_kernel_and_every_chart_draws_offline(workdir: Path) -> None:
+    nbformat = pytest.importorskip("nbformat")
+    nbclient = pytest.importorskip("nbclient")
+    cells = [nbformat.v4.new_code_cell(_NO_NETWORK)]
+    cells += [nbformat.v4.new_code_cell(block) for block in _blocks("python")]
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    client = nbclient.NotebookClient(
+        notebook, timeout=600, kernel_name="python3", resources={"metadata": {"path": str(workdir)}}
+    )
+    client.execute()
+    nbformat.validate(notebook)  # the outputs are valid notebook content
+    charts = [
+        output
+        for cell in notebook.cells
+        for output in cell.get("outputs", [])
+        if "vegaEmbed" in output.get("data", {}).get("text/html", "")
+    ]
+    # the walk-through shows the trend chart, its panels and the funnel plot
+    assert len(charts) >= 3
+    for output in charts:
+        html = output["data"]["text/html"]
+        assert not _REMOTE.search(html), _REMOTE.search(html)
+        assert "vega-lite" in html.lower()
+    errors = [
+        o for c in notebook.cells for o in c.get("outputs", []) if o["output_type"] == "error"
+    ]
+    assert not errors

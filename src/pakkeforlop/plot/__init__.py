@@ -17,6 +17,8 @@ plain polars frames, so the numbers can be checked or re-used without a renderer
 come from :func:`pakkeforlop.indicators.funnel_limits` (domain/indicators.md §3: 95 % and
 99.8 %, binomial, around the national value; Spiegelhalter 2005).
 
+Charts draw in a notebook with no network: importing this package makes altair inline the Vega
+scripts in each chart output (:func:`use_offline_renderer`), unless another renderer was chosen.
 Needs the ``report`` extra (``pip install 'pakkeforlop[report]'``) for altair.
 """
 
@@ -38,6 +40,10 @@ from pakkeforlop.plot.data import (
     trend_data,
 )
 from pakkeforlop.plot.labels import LANGS, Lang, check_lang, goal_title, indicator_title, labels
+from pakkeforlop.plot.offline import use_offline_renderer
+
+# notebook charts draw without a network unless the user chose a renderer (plot/offline.py)
+use_offline_renderer()
 
 __all__ = [
     "FUNNEL_LEVELS",
@@ -54,4 +60,5 @@ __all__ = [
     "stratum_columns",
     "trend",
     "trend_data",
+    "use_offline_renderer",
 ]
