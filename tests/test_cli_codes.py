@@ -59,3 +59,33 @@ def test_error_text_in_brackets_is_shown_verbatim(tmp_path: Path) -> None:
     result = runner.invoke(app, ["codes", "--extension", str(missing)])
     assert result.exit_code == 2
     assert "ext[local].toml" in result.output
+
+
+def test_codes_never_cut_a_value() -> None:
+    from pakkeforlop.codes import load_catalogue
+
+    out = runner.invoke(app, ["codes"]).stdout
+    assert "…" not in out
+    for code in load_catalogue("2024").codes:
+        assert code.nb in out and code.en in out
+
+
+def test_narrow_tables_become_records_wrapped_at_word_breaks() -> None:
+    from pakkeforlop_cli.layout import lines_for
+
+    rows = [("D01", "Tverrfaglig spesialisert rusbehandling (TSB)", "2019-01-01")]
+    lines = lines_for("t", ["code", "nb", "valid_from"], rows, 30)
+    assert max(len(x) for x in lines) <= 30
+    words = " ".join(x.split(": ", 1)[-1].strip() for x in lines[2:])
+    assert "Tverrfaglig spesialisert rusbehandling (TSB)" in words
+    assert "2019-01-01" in words
+
+
+def test_the_indicator_list_breaks_no_word() -> None:
+    from pakkeforlop.indicators import indicator_catalogue
+
+    out = runner.invoke(app, ["indicators", "--list"]).stdout
+    flat = " ".join(out.split())
+    for d in indicator_catalogue().indicators:
+        assert f"{d.id}: {d.title_en}" in flat
+    assert len(out.splitlines()) < 200

@@ -84,3 +84,18 @@ def test_the_indicator_definitions_document_is_current(tmp_path: Path) -> None:
         "first_evaluation_in_time_all_levels",
     ):
         assert f"(`{new}`)" in shipped
+
+
+def test_every_command_shows_the_extract_argument_one_way() -> None:
+    from pakkeforlop_cli.common import EXTRACT_HELP
+
+    for command in ("indicators", "validate", "timeline", "report"):
+        text = CliRunner().invoke(app, [command, "--help"], env={"COLUMNS": "200"}).output
+        assert "EXTRACT" in text.split("\n", 3)[1], command  # the usage line
+        assert EXTRACT_HELP in " ".join(text.split()), command
+
+
+def test_synth_shows_its_dates_as_dates() -> None:
+    text = CliRunner().invoke(app, ["synth", "--help"], env={"COLUMNS": "200"}).output
+    assert "00:00:00" not in text
+    assert "2019-01-01" in text and "2024-12-31" in text

@@ -9,11 +9,10 @@ from typing import Annotated
 
 import polars as pl
 import typer
-from rich.table import Table
 
 from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
 
-from .common import fail, guarded, out_console
+from .common import fail, guarded, print_lines
 
 
 class TableFormat(StrEnum):
@@ -73,8 +72,8 @@ def codes_command(
         df = pl.DataFrame(
             [
                 {
-                    "system": c.system,
                     "code": c.code,
+                    "system": c.system,
                     "nb": c.nb,
                     "en": c.en,
                     "types": ", ".join(c.types) if c.types else "all",
@@ -94,9 +93,4 @@ def codes_command(
     elif fmt is TableFormat.json:
         typer.echo(json.dumps(df.to_dicts(), default=str, ensure_ascii=False, indent=1))
     else:
-        table = Table(title=title)
-        for name in df.columns:
-            table.add_column(name)
-        for row in df.iter_rows():
-            table.add_row(*("" if v is None else str(v) for v in row))
-        out_console.print(table)
+        print_lines(title, df.columns, df.rows())

@@ -8,7 +8,7 @@ import functools
 import os
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Annotated, ParamSpec, TypeVar
 
@@ -25,6 +25,8 @@ from pakkeforlop.periods import parse_date_or_period
 from pakkeforlop.pipeline import Partitions
 from pakkeforlop.timeline.rules import treatment_start_rules
 
+from .layout import lines_for
+
 P = ParamSpec("P")
 R = TypeVar("R")
 
@@ -37,6 +39,15 @@ EXIT_INTERRUPTED = 130
 
 #: Set by ``--debug`` (or the environment variable ``PAKKEFORLOP_DEBUG=1``): show tracebacks.
 DEBUG_ENV = "PAKKEFORLOP_DEBUG"
+
+#: The extract argument of every command that reads one (one name, one help text).
+EXTRACT_HELP = "The extract: a Parquet, CSV or Arrow file, a folder of them, or a glob."
+ExtractArgument = Annotated[
+    Path, typer.Argument(metavar="EXTRACT", help=EXTRACT_HELP, show_default=False)
+]
+OptionalExtractArgument = Annotated[
+    Path | None, typer.Argument(metavar="EXTRACT", help=EXTRACT_HELP, show_default=False)
+]
 
 # Options every command that reads an extract shares (one definition, one help text).
 ColumnsOption = Annotated[
@@ -229,6 +240,12 @@ def _write_xlsx(df: pl.DataFrame, path: Path) -> None:
     with xlsxwriter.Workbook(str(path)) as workbook:
         workbook.set_properties({"created": _WORKBOOK_DATE})
         df.write_excel(workbook)
+
+
+def print_lines(title: str, columns: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """Print a table that never cuts a value (:func:`pakkeforlop_cli.layout.lines_for`)."""
+    width = out_console.width if out_console.is_terminal else None
+    typer.echo("\n".join(lines_for(title, columns, rows, width)))
 
 
 def stdout_is_terminal() -> bool:

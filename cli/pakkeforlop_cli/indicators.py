@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 import json
+import textwrap
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -33,6 +35,7 @@ from .common import (
     ColumnsOption,
     EditionOption,
     ExtensionOption,
+    OptionalExtractArgument,
     PartitionsOption,
     Progress,
     TreatmentStartOption,
@@ -245,6 +248,47 @@ def _print_provenance(table: IndicatorTable) -> None:
         err_console.print(f"[dim]{line}[/]", soft_wrap=True)
 
 
+def _definition_lines(defs: pl.DataFrame, width: int) -> list[str]:
+    """The catalogue as text: a heading per goal area, each indicator wrapped at word breaks.
+
+    Examples:
+        >>> from pakkeforlop.codes import load_catalogue
+        >>> lines = _definition_lines(definitions_table(load_catalogue("2024")), 80)
+        >>> lines[0], lines[2]
+        ('Indicator catalogue 2024.1', 'NO UNJUSTIFIED WAITING (UNNGÅ UNØDIG VENTETID)')
+        >>> max(len(x) for x in lines) <= 80
+        True
+    """
+    catalogue = indicator_catalogue()
+    lines = [f"Indicator catalogue {catalogue.edition}"]
+    goal = None
+    wrap = functools.partial(
+        textwrap.wrap, width=width, break_long_words=False, break_on_hyphens=False
+    )
+    for r in defs.iter_rows(named=True):  # the catalogue, not data
+        if r["goal_area"] != goal:
+            goal = r["goal_area"]
+            area = catalogue.goal_area(str(goal))
+            heading = f"{area.title_en} ({area.title_nb[0].lower()}{area.title_nb[1:]})"
+            lines += ["", *wrap(heading.upper())]
+        flags = [r["kind"]]
+        if r["target"] is not None:
+            flags.append(f"target {_fmt_pct(r['target'])}")
+        if r["official"]:
+            flags.append("official")
+        if r["computable"] != "yes":
+            flags.append(r["computable"])
+        lines += ["", *wrap(f"{r['id']}: {r['title_en']} ({'; '.join(flags)})")]
+        text = (
+            f"Period by {r['anchor']}. Units: {r['denominator']}"
+            + (f"; excluding {r['exclusions']}" if r["exclusions"] else "")
+            + f". Counted: {r['numerator']}. Source: {r['source']}."
+        )
+        lines += wrap(text, initial_indent="    ", subsequent_indent="    ")
+    lines += ["", "pakkeforlop indicators --list -o FILE.md writes the definitions as Markdown."]
+    return lines
+
+
 def _print_list(edition: str, extension: Path | None, output: Path | None, fmt: str | None) -> None:
     cat = load_catalogue(edition, extension=extension)
     defs = definitions_table(cat)
@@ -257,30 +301,8 @@ def _print_list(edition: str, extension: Path | None, output: Path | None, fmt: 
         write_table(defs, output, fmt)
         err_console.print(f"{defs.height} indicator definitions written to {output}")
         return
-    table = Table(title=f"Indicator catalogue {indicator_catalogue().edition}", show_lines=True)
-    table.add_column("id", no_wrap=True)
-    for name in ("goal", "title", "unit / anchor", "denominator", "numerator", "target"):
-        table.add_column(name, overflow="fold")
-    for r in defs.iter_rows(named=True):  # the catalogue, not data
-        denominator = r["denominator"] + (
-            f"; excluding {r['exclusions']}" if r["exclusions"] else ""
-        )
-        flags = []
-        if r["official"]:
-            flags.append("official")
-        if r["computable"] != "yes":
-            flags.append(r["computable"])
-        table.add_row(
-            r["id"],
-            r["goal_area"],
-            f"{r['title_en']}\n[dim]{r['title_nb']}[/]"
-            + (f"\n[yellow]{'; '.join(flags)}[/]" if flags else ""),
-            f"{r['unit']}, by {r['anchor']}",
-            denominator,
-            r["numerator"],
-            _fmt_pct(r["target"]),
-        )
-    out_console.print(table)
+    width = out_console.width if out_console.is_terminal else 100
+    typer.echo("\n".join(_definition_lines(defs, width)))
 
 
 def _write(table: IndicatorTable, output: Path, fmt: str | None, lang: Lang) -> None:
@@ -304,12 +326,7 @@ def _write(table: IndicatorTable, output: Path, fmt: str | None, lang: Lang) -> 
 
 @guarded
 def indicators_command(
-    extract: Annotated[
-        Path | None,
-        typer.Argument(
-            help="Extract: Parquet, CSV or Arrow file, a folder or a glob.", show_default=False
-        ),
-    ] = None,
+    extract: OptionalExtractArgument = None,
     output: Annotated[
         Path | None,
         typer.Option(

@@ -15,6 +15,7 @@ from .common import (
     ColumnsOption,
     EditionOption,
     ExtensionOption,
+    ExtractArgument,
     TreatmentStartOption,
     fail,
     guarded,
@@ -25,9 +26,7 @@ _EXTRA_HINT = "pakkeforlop report needs the report extra: pip install 'pakkeforl
 
 @guarded
 def report_command(
-    extract: Annotated[
-        Path, typer.Argument(help="Extract: Parquet, CSV or Arrow file, a folder or a glob.")
-    ],
+    extract: ExtractArgument,
     output: Annotated[
         Path, typer.Option("-o", "--output", help="Write the HTML report here (e.g. report.html).")
     ],

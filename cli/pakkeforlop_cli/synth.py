@@ -39,6 +39,17 @@ class DialectChoice(StrEnum):
     NPR = "npr"
 
 
+def _date(text: str | dt.date) -> dt.date:
+    """``--start``/``--end``: an ISO date (a date, shown and parsed as one)."""
+    if isinstance(text, dt.date):  # the default
+        return text
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        msg = f"{text!r} is not a date; expected yyyy-mm-dd"
+        raise typer.BadParameter(msg) from None
+
+
 @guarded
 def synth_command(
     output: Annotated[
@@ -72,11 +83,23 @@ def synth_command(
         ),
     ] = 0.0,
     start: Annotated[
-        dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="Earliest start date.")
-    ] = dt.datetime(2019, 1, 1),
+        dt.date,
+        typer.Option(
+            parser=_date,
+            metavar="DATE",
+            help="Earliest start date, yyyy-mm-dd (default 2019-01-01).",
+            show_default=False,
+        ),
+    ] = dt.date(2019, 1, 1),
     end: Annotated[
-        dt.datetime, typer.Option(formats=["%Y-%m-%d"], help="End of the extract.")
-    ] = dt.datetime(2024, 12, 31),
+        dt.date,
+        typer.Option(
+            parser=_date,
+            metavar="DATE",
+            help="End of the extract, yyyy-mm-dd (default 2024-12-31).",
+            show_default=False,
+        ),
+    ] = dt.date(2024, 12, 31),
     edition: Annotated[
         str, typer.Option(help="Code catalogue edition whose codes are used: 2019 or 2024.")
     ] = DEFAULT_EDITION,
@@ -129,8 +152,8 @@ def synth_command(
             fmt=fmt.value if fmt else None,
             dialect=dialect.value,
             error_rate=errors,
-            start=start.date(),
-            end=end.date(),
+            start=start,
+            end=end,
             edition=edition,
             chunk_pathways=chunk,
             strata=strata,

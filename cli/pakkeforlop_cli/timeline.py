@@ -7,7 +7,6 @@ from typing import Annotated
 
 import polars as pl
 import typer
-from rich.table import Table
 
 from pakkeforlop.codes import DEFAULT_EDITION
 from pakkeforlop.errors import checked
@@ -20,11 +19,12 @@ from .common import (
     ColumnsOption,
     EditionOption,
     ExtensionOption,
+    ExtractArgument,
     Progress,
     TreatmentStartOption,
     fail,
     guarded,
-    out_console,
+    print_lines,
     write_table,
 )
 
@@ -33,9 +33,7 @@ _FORMATS = {".parquet": "parquet", ".csv": "csv", ".json": "json"}
 
 @guarded
 def timeline_command(
-    extract: Annotated[
-        Path, typer.Argument(help="Extract: Parquet, CSV or Arrow file, a folder or a glob.")
-    ],
+    extract: ExtractArgument,
     output: Annotated[
         Path | None,
         typer.Option(
@@ -123,22 +121,23 @@ def _print_patient(
         .join(per_row, on=["source_file", "source_row"], how="left")
         .sort("event_date", "institution_id", "event")
     )
-    table = Table(title=f"Registrations of patient {patient}")
-    for name in ("date", "institution", "code", "row", "pathway", "fate", "findings"):
-        table.add_column(name)
-    for r in rows.iter_rows(named=True):
-        table.add_row(
-            str(r["event_date"]),
-            str(r["institution_id"]),
-            str(r["code"] or f"{r['pathway_type'] or ''}{r['event']}{r['outcome'] or ''}"),
-            str(r["source_row"]),
-            r["pathway_key"] or "",
-            str(r["assignment"]),
-            r["findings"] or "",
-        )
-    out_console.print(table)
-    ptable = Table(title=f"Pathways of patient {patient}")
-    cols = (
+    print_lines(
+        f"Registrations of patient {patient}",
+        ["date", "institution", "code", "row", "pathway", "fate", "findings"],
+        [
+            (
+                r["event_date"],
+                r["institution_id"],
+                r["code"] or f"{r['pathway_type'] or ''}{r['event']}{r['outcome'] or ''}",
+                r["source_row"],
+                r["pathway_key"],
+                r["assignment"],
+                r["findings"],
+            )
+            for r in rows.iter_rows(named=True)  # one patient's registrations
+        ],
+    )
+    cols = [
         "pathway_key",
         "status",
         "start_date",
@@ -149,11 +148,6 @@ def _print_patient(
         "end_date",
         "end_reason",
         "findings",
-    )
-    for c in cols:
-        ptable.add_column(c)
-    for values in pathways.select(cols).iter_rows():
-        ptable.add_row(
-            *("" if v is None else ", ".join(v) if isinstance(v, list) else str(v) for v in values)
-        )
-    out_console.print(ptable)
+    ]
+    typer.echo("")
+    print_lines(f"Pathways of patient {patient}", cols, pathways.select(cols).rows())

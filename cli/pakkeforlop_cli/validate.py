@@ -30,6 +30,7 @@ from .common import (
     ColumnsOption,
     EditionOption,
     ExtensionOption,
+    OptionalExtractArgument,
     PartitionsOption,
     Progress,
     fail,
@@ -140,13 +141,7 @@ def _summary_table(report: ValidationReport, *, show_ids: bool) -> None:
 @guarded
 def validate_command(
     *,
-    extract: Annotated[
-        str | None,
-        typer.Argument(
-            help="Extract to check: a file (Parquet, CSV, Arrow IPC), a folder or a glob.",
-            show_default=False,
-        ),
-    ] = None,
+    extract: OptionalExtractArgument = None,
     report: Annotated[
         Path | None,
         typer.Option(
