@@ -255,19 +255,49 @@ def extract_for(size_m: float, cache: Path, seed: int, fingerprint: str) -> tupl
 # --- measuring --------------------------------------------------------------------------------
 
 
+#: Runs the measured command as its own child and writes that child's wall time, CPU time and
+#: maximum resident set size (JSON) to the file named first. Linux keeps a process's high-water
+#: RSS across exec, and a process forked from run.py starts with run.py's resident set (polars,
+#: pakkeforlop, the generator's buffers): ``wait4`` on it would report at least that, so a small
+#: measurement showed run.py's size. The launcher is a bare interpreter (about 10 MB), and its
+#: child starts from that.
+LAUNCHER = """
+import json, os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as error:
+        print(f"Error: cannot run {sys.argv[2]}: {error}", file=sys.stderr, flush=True)
+    os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+with open(sys.argv[1], "w") as f:
+    json.dump({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+               "maxrss": usage.ru_maxrss}, f)
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def run_measured(
     cmd: list[str], timeout: float, log: Path, ok_codes: tuple[int, ...] = (0,)
 ) -> tuple[str, float, float | None, float | None, str]:
     """Run ``cmd`` in its own process group; return status, wall s, CPU s, peak MB, output tail.
 
-    Peak memory is the child's maximum resident set size as reported by ``wait4`` (the same
-    figure ``/usr/bin/time -v`` prints), so it belongs to this measurement alone; CPU time is
-    its user + system time, which a busy machine disturbs less than the wall time.
+    Peak memory is the command's maximum resident set size as reported by ``wait4`` in a small
+    launcher (:data:`LAUNCHER`; the same figure ``/usr/bin/time -v`` prints), so it belongs to
+    this measurement alone; CPU time is its user + system time, which a busy machine disturbs
+    less than the wall time. Wall time is the launcher's, around the command alone (without the
+    launcher's own start); without the launcher's report, run.py's figures stand in.
     """
+    report = log.with_suffix(".usage.json")
+    report.unlink(missing_ok=True)
     with log.open("w") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(
-            cmd,
+            [sys.executable, "-I", "-S", "-c", LAUNCHER, str(report), *cmd],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
@@ -293,8 +323,11 @@ def run_measured(
         wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     scale = 1024 * 1024 if sys.platform == "darwin" else 1024
-    peak_mb = usage.ru_maxrss / scale
-    cpu = usage.ru_utime + usage.ru_stime
+    maxrss, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+    if report.exists():
+        measured = json.loads(report.read_text())
+        wall, cpu, maxrss = measured["wall"], measured["cpu"], measured["maxrss"]
+    peak_mb = maxrss / scale
     tail = last_error(log.read_text(errors="replace"))
     if proc.returncode in ok_codes:
         return "ok", wall, cpu, peak_mb, tail
