@@ -10,11 +10,14 @@ process's maximum resident set size, from ``wait4``) of:
 - (d) ``assessment_in_time`` in pandas, as an analyst writes it by hand;
 - (e) the same in DuckDB SQL;
 - (f) ``pakkeforlop indicators FILE --indicator assessment_in_time --by '' --no-suppress``: the
-  like-for-like of (d) and (e), one indicator without strata or suppression.
+  like-for-like of (d) and (e), one indicator without strata or suppression;
+- (g) the hash floor: every column read, one hash group-by per (patient, institution, type);
+- (h) pathway instances reconstructed in DuckDB SQL (window functions) and five of (a)'s
+  indicators computed on them, per tertial.
 
 It writes ``--results`` (``benchmarks/RESULTS.md``): the machine, the load while it ran, one
-table per size with the ratios to (c), (d) and (e), how far (d), (e) and (f) agree, and which of
-the issue's targets hold. See benchmarks/README.md.
+table per size with the ratios to (c), (d), (e), (g) and (h), how far (d), (e) and (f) agree and
+how far (h) agrees with (a), and which of the issue's targets hold. See benchmarks/README.md.
 """
 
 from __future__ import annotations
@@ -37,6 +40,7 @@ from pathlib import Path
 import polars as pl
 
 from pakkeforlop import synth
+from pakkeforlop.indicators import OUTPUT_COLUMNS
 from pakkeforlop.partition import MAX_ROWS_IN_ONE_PIECE
 from pakkeforlop.synth import write_synthetic
 
@@ -51,8 +55,10 @@ LABELS = {
     "d": "(d) pandas assessment_in_time",
     "e": "(e) DuckDB SQL assessment_in_time",
     "f": "(f) pakkeforlop indicators, assessment_in_time only",
+    "g": "(g) hash floor: polars read of every column + one hash group-by",
+    "h": "(h) DuckDB SQL pathway instances + five indicators",
 }
-ALL = "abcdef"
+ALL = "abcdefgh"
 CALIBRATION_PATHWAYS = 20_000
 
 # Targets of issue 7 (2-core, 24 GB machine).
@@ -249,19 +255,49 @@ def extract_for(size_m: float, cache: Path, seed: int, fingerprint: str) -> tupl
 # --- measuring --------------------------------------------------------------------------------
 
 
+#: Runs the measured command as its own child and writes that child's wall time, CPU time and
+#: maximum resident set size (JSON) to the file named first. Linux keeps a process's high-water
+#: RSS across exec, and a process forked from run.py starts with run.py's resident set (polars,
+#: pakkeforlop, the generator's buffers): ``wait4`` on it would report at least that, so a small
+#: measurement showed run.py's size. The launcher is a bare interpreter (about 10 MB), and its
+#: child starts from that.
+LAUNCHER = """
+import json, os, sys, time
+started = time.perf_counter()
+pid = os.fork()
+if pid == 0:
+    try:
+        os.execvp(sys.argv[2], sys.argv[2:])
+    except OSError as error:
+        print(f"Error: cannot run {sys.argv[2]}: {error}", file=sys.stderr, flush=True)
+    os._exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.perf_counter() - started
+with open(sys.argv[1], "w") as f:
+    json.dump({"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
+               "maxrss": usage.ru_maxrss}, f)
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+"""
+
+
 def run_measured(
     cmd: list[str], timeout: float, log: Path, ok_codes: tuple[int, ...] = (0,)
 ) -> tuple[str, float, float | None, float | None, str]:
     """Run ``cmd`` in its own process group; return status, wall s, CPU s, peak MB, output tail.
 
-    Peak memory is the child's maximum resident set size as reported by ``wait4`` (the same
-    figure ``/usr/bin/time -v`` prints), so it belongs to this measurement alone; CPU time is
-    its user + system time, which a busy machine disturbs less than the wall time.
+    Peak memory is the command's maximum resident set size as reported by ``wait4`` in a small
+    launcher (:data:`LAUNCHER`; the same figure ``/usr/bin/time -v`` prints), so it belongs to
+    this measurement alone; CPU time is its user + system time, which a busy machine disturbs
+    less than the wall time. Wall time is the launcher's, around the command alone (without the
+    launcher's own start); without the launcher's report, run.py's figures stand in.
     """
+    report = log.with_suffix(".usage.json")
+    report.unlink(missing_ok=True)
     with log.open("w") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(
-            cmd,
+            [sys.executable, "-I", "-S", "-c", LAUNCHER, str(report), *cmd],
             stdout=out,
             stderr=subprocess.STDOUT,
             cwd=ROOT,
@@ -287,8 +323,11 @@ def run_measured(
         wall = time.perf_counter() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     scale = 1024 * 1024 if sys.platform == "darwin" else 1024
-    peak_mb = usage.ru_maxrss / scale
-    cpu = usage.ru_utime + usage.ru_stime
+    maxrss, cpu = usage.ru_maxrss, usage.ru_utime + usage.ru_stime
+    if report.exists():
+        measured = json.loads(report.read_text())
+        wall, cpu, maxrss = measured["wall"], measured["cpu"], measured["maxrss"]
+    peak_mb = maxrss / scale
     tail = last_error(log.read_text(errors="replace"))
     if proc.returncode in ok_codes:
         return "ok", wall, cpu, peak_mb, tail
@@ -323,7 +362,13 @@ def command_for(key: str, extract: Path, out_dir: Path) -> tuple[list[str], Path
         cmd = [*cli(), "indicators", str(extract), "-o", str(out)]
         cmd += ["--indicator", "assessment_in_time", "--by", "", "--no-suppress"]
         return cmd, out, (0,)
-    kind = {"c": "lower-bound", "d": "pandas", "e": "duckdb"}[key]
+    kind = {
+        "c": "lower-bound",
+        "d": "pandas",
+        "e": "duckdb",
+        "g": "hash-floor",
+        "h": "duckdb-pathways",
+    }[key]
     out = out_dir / f"{key}_{kind}.parquet"
     return [py, str(BASELINES), kind, str(extract), str(out)], out, (0,)
 
@@ -358,7 +403,8 @@ def measure(key: str, extract: Path, out_dir: Path, timeout: float, repeat: int)
 
 
 #: Measurements whose memory does not grow with the extract: pakkeforlop splits extracts over
-#: 2.5 M registrations into patient partitions of about that size (pakkeforlop.partition).
+#: 2.5 M registrations into patient partitions of about that size (pakkeforlop.partition). The
+#: baselines, (g) and (h) included, hold the whole extract (or DuckDB's share of it): linear.
 PARTITIONED: frozenset[str] = frozenset({"a", "b", "f"})
 
 #: Allowance over the largest peak seen so far for a partitioned measurement (the partition
@@ -432,6 +478,99 @@ def agreement(out_dir: Path) -> list[str]:
     return lines
 
 
+# --- agreement of (h) with (a) ----------------------------------------------------------------
+
+#: The indicators (h) computes, as pakkeforlop names them.
+PATHWAY_INDICATORS: tuple[str, ...] = (
+    "assessment_in_time",
+    "rejected_referrals",
+    "plan_cocreated",
+    "information_given",
+    "evaluation_any",
+)
+
+
+def overall_counts(path: Path) -> pl.DataFrame:
+    """The overall rows (every stratum column null) of pakkeforlop's indicator table.
+
+    Returns ``indicator``, ``period``, ``numerator``, ``denominator`` for the indicators of (h);
+    suppressed or not-available rows keep their null counts.
+    """
+    table = pl.read_parquet(path)
+    strata = [c for c in table.columns if c not in OUTPUT_COLUMNS()]
+    overall = pl.all_horizontal(pl.col(c).is_null() for c in strata) if strata else pl.lit(True)
+    return table.filter(overall, pl.col("indicator_id").is_in(PATHWAY_INDICATORS)).select(
+        pl.col("indicator_id").alias("indicator"),
+        "period",
+        pl.col("numerator", "denominator").cast(pl.Int64),
+    )
+
+
+def pathway_agreement(out_dir: Path) -> list[str]:
+    """How far (h)'s counts per indicator and tertial agree with (a)'s overall rows."""
+    a_path, h_path = out_dir / "a_indicators.parquet", out_dir / "h_duckdb-pathways.parquet"
+    if not (a_path.exists() and h_path.exists()):
+        return []
+    ours = overall_counts(a_path)
+    theirs = pl.read_parquet(h_path).with_columns(pl.col("numerator", "denominator").cast(pl.Int64))
+    # a tertial only one side has counts as 0 there; a row (a) suppressed is not compared
+    both = ours.join(theirs, on=["indicator", "period"], how="full", coalesce=True, suffix="_h")
+    hidden = both.filter(pl.col("denominator").is_null() & pl.col("denominator_h").is_not_null())
+    both = both.filter(~pl.col("denominator").is_null() | pl.col("denominator_h").is_null())
+    both = both.with_columns(
+        pl.col("numerator", "denominator").fill_null(0),
+        pl.col("numerator_h", "denominator_h").fill_null(0),
+    )
+    differs = (pl.col("numerator") != pl.col("numerator_h")) | (
+        pl.col("denominator") != pl.col("denominator_h")
+    )
+    per = (
+        both.group_by("indicator")
+        .agg(
+            pl.len().alias("tertials"),
+            differs.sum().alias("differ"),
+            pl.col("numerator", "numerator_h", "denominator", "denominator_h").sum(),
+            (pl.col("denominator") - pl.col("denominator_h")).abs().max().alias("worst"),
+        )
+        .sort(pl.col("indicator").replace_strict(PATHWAY_INDICATORS, range(5)))
+    )
+    total, off = int(per["tertials"].sum()), int(per["differ"].sum())
+    lines = [
+        "- (h) DuckDB pathway instances vs (a) pakkeforlop, overall rows: "
+        + (
+            f"identical counts in all {total} indicator × tertial rows."
+            if off == 0
+            else f"{off} of {total} indicator × tertial rows differ."
+        )
+        + (
+            f" {hidden.height} row(s) suppressed in (a) not compared (no counts shown)."
+            if hidden.height
+            else ""
+        ),
+        "",
+        "| indicator | tertials | differing | numerator (a) | numerator (h) | denominator (a) "
+        "| denominator (h) | largest per-tertial denominator difference |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for row in per.iter_rows(named=True):
+        den, den_h = row["denominator"], row["denominator_h"]
+        rel = f" ({(den_h - den) / den:+.2%})" if den and den != den_h else ""
+        lines.append(
+            f"| {row['indicator']} | {row['tertials']} | {row['differ']} "
+            f"| {row['numerator']:,} | {row['numerator_h']:,} | {den:,} | {den_h:,}{rel} "
+            f"| {row['worst']:,} |"
+        )
+    lines += [
+        "",
+        "(h) reconstructs instances like (a) for extracts whose rows all carry their type (a "
+        "running count of A per patient, institution and type; a row after an X and before the "
+        "next A, or before any A, is an orphan), but skips typeless rows (split layout), given "
+        "pathway ids, the catalogue's code validity, dates before 2019, duplicate collapsing and "
+        "`--as-of`: differences come from those (see benchmarks/baselines.py).",
+    ]
+    return lines
+
+
 # --- report -----------------------------------------------------------------------------------
 
 
@@ -447,7 +586,13 @@ def fmt(value: float | None, spec: str = ".2f", suffix: str = "") -> str:
     return "–" if value is None else f"{value:{spec}}{suffix}"
 
 
-def size_section(size_m: float, info: dict, results: dict[str, Result], agree: list[str]) -> str:
+def size_section(
+    size_m: float,
+    info: dict,
+    results: dict[str, Result],
+    agree: list[str],
+    agree_h: list[str] | None = None,
+) -> str:
     r = results
     lines = [
         f"## {size_label(size_m)}: {info['rows']:,} registrations",
@@ -478,7 +623,10 @@ def size_section(size_m: float, info: dict, results: dict[str, Result], agree: l
         f"(d)/(a) = {fmt(ratio(r.get('d'), r.get('a')), '.2f')}, "
         f"(e)/(a) = {fmt(ratio(r.get('e'), r.get('a')), '.2f')}; like for like, one indicator: "
         f"(d)/(f) = {fmt(ratio(r.get('d'), r.get('f')), '.2f')}, "
-        f"(e)/(f) = {fmt(ratio(r.get('e'), r.get('f')), '.2f')}.",
+        f"(e)/(f) = {fmt(ratio(r.get('e'), r.get('f')), '.2f')}; against the hash floor and "
+        f"SQL pathways: (a)/(g) = {fmt(ratio(r.get('a'), r.get('g')), '.1f')}, "
+        f"(b)/(g) = {fmt(ratio(r.get('b'), r.get('g')), '.1f')}, "
+        f"(a)/(h) = {fmt(ratio(r.get('a'), r.get('h')), '.2f')}.",
     ]
     lower, duck = r.get("c"), r.get("e")
     if lower and duck and lower.ok and duck.ok and (duck.wall_s or 0) < (lower.wall_s or 0):
@@ -487,13 +635,21 @@ def size_section(size_m: float, info: dict, results: dict[str, Result], agree: l
             "Note: DuckDB (e) computes the indicator faster than the polars lower bound (c) takes "
             "to sort by (patient, date): (e) hash-aggregates per pathway and never sorts, while "
             "(c) sorts two string keys. Here the target 'not slower than DuckDB' is the stricter "
-            "one, and the lower bound is a bound on sort-based implementations only.",
+            "one, and the lower bound is a bound on sort-based implementations only (the hash "
+            "floor (g) groups without sorting, but reads every column).",
         ]
     failures = [res for res in r.values() if res.detail]
     if failures:
         lines += ["", *(f"- {LABELS[res.key]}: {res.detail}" for res in failures)]
     if agree:
         lines += ["", "Agreement of the assessment_in_time counts:", "", *agree]
+    if agree_h:
+        lines += [
+            "",
+            "Agreement of (h) with (a), five indicators overall per tertial:",
+            "",
+            *agree_h,
+        ]
     return "\n".join(lines)
 
 
@@ -651,7 +807,13 @@ def write_results(
         "group-by per patient: the least work any timeline reconstruction must do. (d) and (e) "
         "compute one indicator per (patient, institution, type) without pathway instances; (a) "
         "computes all indicators with strata, suppression and provenance, (f) the one indicator "
-        "like (d) and (e). See benchmarks/baselines.py.",
+        "like (d) and (e). (g) reads every column and groups every row once by hash, without "
+        "sorting: the floor of reading the extract once and grouping each row once, against "
+        "which (a) (which reads every column for its strata) is set. (h) reconstructs pathway "
+        "instances in DuckDB SQL with window functions and computes five of (a)'s indicators "
+        "(assessment_in_time, rejected_referrals, plan_cocreated, information_given, "
+        "evaluation_any) on them, overall per tertial; (a) computes all of them, by type, with "
+        "suppression. See benchmarks/baselines.py.",
         "",
         "\n\n".join(sections),
         "",
@@ -795,7 +957,9 @@ def main(argv: list[str] | None = None) -> int:
                 results[key] = measure(key, extract, out_dir, args.timeout, args.repeat)
             history.setdefault(key, []).append((info["rows"], results[key]))
         all_results[size_m] = results
-        sections.append(size_section(size_m, info, results, agreement(out_dir)))
+        sections.append(
+            size_section(size_m, info, results, agreement(out_dir), pathway_agreement(out_dir))
+        )
         # write after every size, so a long run leaves a result behind when stopped
         write_results(
             args.results, sections, all_results, load_start, started, startup, git_start, None
