@@ -94,7 +94,8 @@ def timeline_command(
         )
     if output is not None:
         with progress.phase(f"writing {output}"):
-            write_table(pathways, output, _FORMATS[output.suffix.lower()])
+            # sorted for reading (the library keeps its instance order, which needs no sort)
+            write_table(pathways.sort("pathway_key"), output, _FORMATS[output.suffix.lower()])
         n_find = tl.findings.select(pl.len()).collect().item()
         typer.echo(
             f"{pathways.height} pathways from {events.height} registrations written to {output}"
@@ -150,4 +151,6 @@ def _print_patient(
         "findings",
     ]
     typer.echo("")
-    print_lines(f"Pathways of patient {patient}", cols, pathways.select(cols).rows())
+    print_lines(
+        f"Pathways of patient {patient}", cols, pathways.sort("pathway_key").select(cols).rows()
+    )

@@ -295,7 +295,10 @@ def build_pathways(
             (``first_registration_after_detox``) when ``None``. Recorded in the table.
 
     Returns:
-        A :class:`Timeline` of lazy frames (computed once; collecting them is cheap).
+        A :class:`Timeline` of lazy frames (computed once; collecting them is cheap). The
+        pathways are in instance order (by a hash of patient and institution, then type and
+        start): the same whatever the input's row order, but not sorted by ``pathway_key``
+        (sort them for reading; ``pakkeforlop timeline`` does).
 
     Examples:
         >>> import datetime as dt, polars as pl
@@ -380,16 +383,18 @@ def build_pathways(
         .group_by("pathway_key")
         .agg(findings=pl.col("rule_id").unique(maintain_order=True))
     )
+    # in instance order (group hash, type, start number): independent of the input's row
+    # order, and no string sort of pathway keys on the hot path (the timeline command's output
+    # sorts by pathway_key)
     pathways = (
         instances.lazy()
-        .join(per_pathway, on="pathway_key", how="left")
+        .join(per_pathway, on="pathway_key", how="left", maintain_order="left")
         .with_columns(
             pl.col("findings").fill_null([]),
             pl.lit(as_of, dtype=pl.Date).alias("reference_date"),
             pl.lit(rule.id, dtype=pl.Categorical).alias("treatment_start_rule"),
         )
         .select([pl.col(n).cast(t) for n, t in PATHWAY_SCHEMA.items()])
-        .sort("pathway_key")
         .collect(engine=IN_MEMORY)
     )
     # what became of each registration: computed only when a caller collects it
