@@ -316,3 +316,15 @@ def test_a_narrow_terminal_never_cuts_a_number() -> None:
     narrow_figures = [re.findall(r"[\d.,–%]+", x) for x in narrow]
     assert [f for f in figures if f] == [f for f in narrow_figures if f]
     assert len(narrow) > len(wide)
+
+
+def test_detail_tables_in_a_pipe_are_never_cut() -> None:
+    result = runner.invoke(
+        app, ["indicators", str(SAMPLE), "--by", "health_region,pathway_type"], env={"COLUMNS": ""}
+    )
+    assert result.exit_code == 0, result.output
+    out = result.stdout
+    assert "…" not in out
+    assert [x for x in out.splitlines() if x.startswith("│ 2024-T3")]
+    # every cell on one line: no row spills onto a second line with an empty period
+    assert not [x for x in out.splitlines() if x.startswith("│         │")]

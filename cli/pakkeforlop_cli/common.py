@@ -132,6 +132,17 @@ err_console = Console(stderr=True, highlight=False)
 out_console = Console(highlight=False)
 
 
+def table_console() -> Console:
+    """Where tables are printed: the terminal, or in a pipe a console wide enough for any row.
+
+    A pipe has no width; rich would assume 80 columns and cut or fold numbers, so there the
+    tables get their natural width (a file or ``less -S`` reads them whole).
+    """
+    if out_console.is_terminal:
+        return out_console
+    return Console(highlight=False, width=10_000, no_color=True)
+
+
 def debugging() -> bool:
     """Whether tracebacks are wanted (``--debug`` or ``PAKKEFORLOP_DEBUG=1``)."""
     return os.environ.get(DEBUG_ENV, "").strip() not in ("", "0")

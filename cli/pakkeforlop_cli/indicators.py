@@ -44,6 +44,7 @@ from .common import (
     guarded,
     out_console,
     partitions_choice,
+    table_console,
     write_table,
 )
 from .summary import plain, summary_lines
@@ -115,6 +116,7 @@ def _render(table: IndicatorTable, *, all_periods: bool) -> None:
     (-o) carry everything.
     """
     meta = table.metadata
+    console = table_console()
     catalogue = indicator_catalogue()
     ci_label = "95 % CI" if meta.level == 0.95 else f"{meta.level:.1%} CI"
     starts = table["period_start"].unique().sort()
@@ -177,7 +179,7 @@ def _render(table: IndicatorTable, *, all_periods: bool) -> None:
                     cells.append("" if met is None else "yes" if met else "no")
             cells.append(", ".join(notes))
             out.add_row(*cells)
-        out_console.print(out)
+        console.print(out)
     if shown.height < table.height:
         periods = shown["period"].unique(maintain_order=True).to_list()
         err_console.print(
