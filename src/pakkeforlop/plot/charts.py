@@ -185,8 +185,8 @@ def funnel(
 
     The limits (95 % and 99.8 %, binomial by default) are drawn around the national value
     (the period's overall row; domain/indicators.md §3, Spiegelhalter 2005); areas outside the
-    95 % limits are coloured and labelled by name. Suppressed areas are not drawn and are named
-    in the subtitle.
+    95 % limits are coloured and labelled by name (unless ``label_outliers=False``). Suppressed
+    areas are not drawn and are named in the subtitle.
 
     Args:
         result: A long indicator table computed with ``by`` including ``dimension``.
