@@ -342,3 +342,42 @@ Array.from(document.querySelectorAll('[data-spec]')).map(function (view) {
   };
 })
 """
+
+#: JavaScript measuring the page's layout: elements reaching beyond the viewport (outside the
+#: boxes in which tables scroll), the table boxes, and each chart's width against its box.
+LAYOUT_PROBE = """
+(function () {
+  var vw = document.documentElement.clientWidth;
+  var inScrollBox = function (el) {
+    for (var p = el.parentElement; p; p = p.parentElement) {
+      if (p.classList && p.classList.contains('table-wrap')) return true;
+    }
+    return false;
+  };
+  var describe = function (el, r) {
+    var cls = typeof el.className === 'string' ? el.className : '';
+    return el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + (cls ? '.' + cls : '')
+      + ' ' + Math.round(r.left) + '..' + Math.round(r.right);
+  };
+  var wide = [];
+  Array.prototype.forEach.call(document.querySelectorAll('body *'), function (el) {
+    if (el instanceof SVGElement && el.tagName.toLowerCase() !== 'svg') return;
+    var r = el.getBoundingClientRect();
+    if (r.width === 0 || inScrollBox(el)) return;
+    if (r.left < -0.5 || r.right > vw + 0.5) wide.push(describe(el, r));
+  });
+  var boxes = Array.prototype.map.call(document.querySelectorAll('.table-wrap'), function (w) {
+    var r = w.getBoundingClientRect();
+    return {overflow: getComputedStyle(w).overflowX, width: r.width, right: r.right,
+            content: w.scrollWidth};
+  });
+  var charts = Array.prototype.map.call(document.querySelectorAll('[data-spec]'), function (v) {
+    var svg = v.querySelector('svg');
+    var r = svg ? svg.getBoundingClientRect() : {width: 0, right: 0};
+    return {id: v.id, kind: v.getAttribute('data-kind'), svg: r.width, right: r.right,
+            box: v.getBoundingClientRect().width};
+  });
+  return {viewport: vw, page: document.documentElement.scrollWidth, wide: wide, boxes: boxes,
+          charts: charts};
+})()
+"""

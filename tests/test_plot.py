@@ -18,6 +18,7 @@ from pakkeforlop.plot import (
     funnel_curve,
     funnel_data,
     labels,
+    pathway_type_colours,
     trend,
     trend_data,
 )
@@ -308,6 +309,51 @@ def test_trend_of_several_indicators_is_faceted_with_independent_scales() -> Non
     assert "Alle" in spec["spec"]["layer"][1]["encoding"]["color"]["scale"]["domain"]
 
 
+def _colour_map(spec: dict[str, object]) -> dict[str, str]:
+    """Group -> colour of every colour scale in a chart spec (any layer, facet or not)."""
+    found: dict[str, str] = {}
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            colour = node.get("color")
+            if isinstance(colour, dict) and isinstance(colour.get("scale"), dict):
+                scale = colour["scale"]
+                pairs = dict(zip(scale["domain"], scale["range"], strict=True))
+                for group, hue in pairs.items():
+                    assert found.setdefault(group, hue) == hue, (group, hue, found)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(spec)
+    return found
+
+
+def test_each_pathway_type_has_one_colour_whichever_types_a_chart_holds() -> None:
+    # D12 is present in one table and not in the other: by position, D11 would shift
+    both = _trend_table()
+    only_d11 = both.filter(pl.col("pathway_type").is_null() | (pl.col("pathway_type") == "D11"))
+    palette = pathway_type_colours()
+    for table, groups in ((both, {"All", "D11", "D12"}), (only_d11, {"All", "D11"})):
+        for lang, overall in (("en", "All"), ("nb", "Alle")):
+            spec = trend(table, "plan_cocreated", lang=lang).to_dict()  # type: ignore[arg-type]
+            colours = _colour_map(spec)
+            assert set(colours) == {overall, *groups - {"All"}}
+            assert colours[overall] == palette["all"]
+            for code in groups - {"All"}:
+                assert colours[code] == palette[code]
+    # the palette covers D01-D12 with distinct colours, and the overall line
+    codes = [f"D{i:02d}" for i in range(1, 13)]
+    assert len({palette[c] for c in [*codes, "all"]}) == 13
+    # without a legend the colours stay
+    quiet = trend(both, "plan_cocreated", legend=False).to_dict()
+    assert _colour_map(quiet) == _colour_map(trend(both, "plan_cocreated").to_dict())
+    line = next(layer for layer in quiet["layer"] if layer["mark"]["type"] == "line")
+    assert line["encoding"]["color"]["legend"] is None
+
+
 def test_funnel_chart_labels_outliers_in_the_chosen_language() -> None:
     t = _table(
         [
@@ -329,6 +375,13 @@ def test_funnel_chart_labels_outliers_in_the_chosen_language() -> None:
     }
     assert spec["title"]["subtitle"][0].startswith("Landsverdi 50,0 %")
     assert spec["title"]["subtitle"][1] == "1 områder er skjult (små tall) og ikke tegnet"
+    # the count axis: whole numbers with the locale's separator, labels kept apart
+    x_axis = layers[0]["encoding"]["x"]["axis"]
+    assert (x_axis["format"], x_axis["tickMinStep"]) == (",d", 1)
+    assert x_axis["labelSeparation"] > 0
+    # without outlier names (the report lists them under the chart): no text layer
+    quiet = funnel(t, "plan_cocreated", lang="nb", label_outliers=False).to_dict()
+    assert [layer["mark"]["type"] for layer in quiet["layer"]] == ["line", "rule", "point"]
 
 
 def test_every_label_exists_in_both_languages() -> None:

@@ -28,6 +28,7 @@ __all__ = [
     "period_label",
     "period_of",
     "period_start",
+    "recent_periods",
     "reporting_periods",
 ]
 
@@ -257,3 +258,35 @@ def reporting_periods(
     before = periods.filter(pl.col("period_start") < chosen["period_start"][-1])
     previous = str(before["period"][-1]) if before.height else None
     return label, bool(complete.height), previous
+
+
+def recent_periods(table: pl.DataFrame, label: str | None, count: int) -> list[str]:
+    """The last ``count`` periods of a table up to and including ``label``, oldest first.
+
+    The report's tables per health trust and region show these beside each other (the
+    reporting period last). Only periods the table holds are counted.
+
+    Args:
+        table: An indicator table (columns ``period``, ``period_start``).
+        label: The last period to show (the reporting period); ``None`` gives no periods.
+        count: How many periods at most.
+
+    Returns:
+        Period labels, oldest first.
+
+    Examples:
+        >>> import datetime as dt, polars as pl
+        >>> t = pl.DataFrame({"period": ["2023-T1", "2023-T2", "2023-T3"],
+        ...                   "period_start": [dt.date(2023, 1, 1), dt.date(2023, 5, 1),
+        ...                                    dt.date(2023, 9, 1)]})
+        >>> recent_periods(t, "2023-T2", 4), recent_periods(t, "2023-T3", 2)
+        (['2023-T1', '2023-T2'], ['2023-T2', '2023-T3'])
+    """
+    if label is None or count < 1:
+        return []
+    periods = table.select("period", "period_start").unique().sort("period_start")
+    until = periods.filter(pl.col("period") == label)["period_start"]
+    if until.len() == 0:
+        return []
+    shown = periods.filter(pl.col("period_start") <= until[0]).tail(count)
+    return [str(p) for p in shown["period"]]

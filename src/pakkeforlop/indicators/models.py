@@ -12,6 +12,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 __all__ = [
+    "Better",
     "CareLevelDefault",
     "GoalArea",
     "IndicatorDefinition",
@@ -33,6 +34,9 @@ Interval = Literal[
     "referral_to_first_attendance_severe",
     "referral_to_first_attendance_less_severe",
 ]
+
+#: Which direction of an indicator's change is an improvement.
+Better = Literal["higher", "lower"]
 
 #: Which limit applies when the care level of the registration ending an interval is unknown.
 CareLevelDefault = Literal["outpatient", "inpatient"]
@@ -73,7 +77,7 @@ class IndicatorDefinition(BaseModel):
     model_config = _FROZEN
 
     id: str
-    better: Literal["higher", "lower"] | None = None
+    better: Better | None = None
     """Which direction of change is an improvement (a goal of the pathways: more in time,
     shorter waits). ``None`` where a rise is neither good nor bad by itself: activity counts,
     rejected referrals and pathways ended as not belonging in a pathway [DERIVED]."""

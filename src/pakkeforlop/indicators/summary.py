@@ -14,9 +14,10 @@ import polars as pl
 
 from pakkeforlop.indicators.definitions import indicator_catalogue
 from pakkeforlop.indicators.engine import IndicatorTable
+from pakkeforlop.indicators.models import Better
 from pakkeforlop.periods import reporting_periods
 
-__all__ = ["HEADLINE_SCHEMA", "headline"]
+__all__ = ["HEADLINE_SCHEMA", "headline", "improvement"]
 
 #: The columns of :func:`headline`.
 HEADLINE_SCHEMA: Final = pl.Schema(
@@ -40,6 +41,26 @@ HEADLINE_SCHEMA: Final = pl.Schema(
         "improved": pl.Boolean(),
     }
 )
+
+
+def improvement(change: float | None, better: Better | None) -> bool | None:
+    """Whether a change is an improvement, by the definition's ``better`` direction.
+
+    Args:
+        change: The value now minus the value before (``None`` when either is missing).
+        better: ``"higher"``, ``"lower"`` or ``None`` (no direction is better).
+
+    Returns:
+        ``True`` (better), ``False`` (worse) or ``None`` (no change, no change known, or no
+        better direction).
+
+    Examples:
+        >>> improvement(0.05, "higher"), improvement(3.0, "lower"), improvement(0.05, None)
+        (True, False, None)
+    """
+    if change is None or change == 0 or better is None:
+        return None
+    return (change > 0) == (better == "higher")
 
 
 def headline(table: IndicatorTable) -> pl.DataFrame:
@@ -95,9 +116,7 @@ def headline(table: IndicatorTable) -> pl.DataFrame:
         change = (
             value - earlier if isinstance(value, float) and isinstance(earlier, float) else None
         )
-        improved = None
-        if change is not None and change != 0 and d.better is not None:
-            improved = (change > 0) == (d.better == "higher")
+        improved = improvement(change, d.better)
         rows.append(
             {
                 "goal_area": d.goal_area,

@@ -12,10 +12,12 @@ Every function returns an altair (Vega-Lite) chart object, which a notebook disp
 >>> type(plot.trend(result, ["assessment_in_time", "plan_cocreated"])).__name__
 'FacetChart'
 
-The tables behind the charts (:func:`trend_data`, :func:`funnel_data`, :func:`funnel_curve`) are
-plain polars frames, so the numbers can be checked or re-used without a renderer. Funnel limits
-come from :func:`pakkeforlop.indicators.funnel_limits` (domain/indicators.md §3: 95 % and
-99.8 %, binomial, around the national value; Spiegelhalter 2005).
+Each pathway type has one colour in every chart (:func:`pathway_type_colours`, from
+``plot/data/colours.toml``). The tables behind the charts (:func:`trend_data`,
+:func:`funnel_data`, :func:`funnel_curve`) are plain polars frames, so the numbers can be
+checked or re-used without a renderer. Funnel limits come from
+:func:`pakkeforlop.indicators.funnel_limits` (domain/indicators.md §3: 95 % and 99.8 %,
+binomial, around the national value; Spiegelhalter 2005).
 
 Charts draw in a notebook with no network: importing this package makes altair inline the Vega
 scripts in each chart output (:func:`use_offline_renderer`), unless another renderer was chosen.
@@ -31,6 +33,7 @@ except ImportError as exc:  # pragma: no cover - depends on the installation
     raise ImportError(msg) from exc
 
 from pakkeforlop.plot.charts import funnel, trend
+from pakkeforlop.plot.colours import group_colours, pathway_type_colours
 from pakkeforlop.plot.data import (
     FUNNEL_LEVELS,
     FunnelData,
@@ -55,8 +58,10 @@ __all__ = [
     "funnel_curve",
     "funnel_data",
     "goal_title",
+    "group_colours",
     "indicator_title",
     "labels",
+    "pathway_type_colours",
     "stratum_columns",
     "trend",
     "trend_data",

@@ -14,25 +14,12 @@ import altair as alt
 import polars as pl
 
 from pakkeforlop.indicators.stats import FunnelMethod
-from pakkeforlop.plot.data import funnel_data, trend_data
+from pakkeforlop.plot.colours import group_colours
+from pakkeforlop.plot.data import funnel_data, stratum_columns, trend_data
 from pakkeforlop.plot.labels import Lang, check_lang, indicator_title, labels
 
 __all__ = ["funnel", "trend"]
 
-#: Line colours: the overall line first (dark), then Tableau 10 for the groups.
-_COLOURS: Final = (
-    "#222222",
-    "#4c78a8",
-    "#f58518",
-    "#e45756",
-    "#72b7b2",
-    "#54a24b",
-    "#eeca3b",
-    "#b279a2",
-    "#ff9da6",
-    "#9d755d",
-    "#bab0ac",
-)
 #: Funnel point colours: within the limits, outside 95 %, outside 99.8 %.
 _STATUS_COLOURS: Final = ("#4c78a8", "#f58518", "#d62728")
 
@@ -51,12 +38,14 @@ def trend(
     columns: int = 3,
     width: int = 220,
     height: int = 140,
+    legend: bool = True,
 ) -> alt.LayerChart | alt.FacetChart:
     """Indicator values by period, one line per group (overall, and each value of ``by``).
 
     Proportions are drawn in percent with the target as a dashed rule, durations as the median
     in days. Suppressed cells break the line (never drawn as zero) and are counted in the
     subtitle. Several indicators become small multiples, one panel each, with their own scales.
+    Each pathway type has the same colour in every chart (:mod:`pakkeforlop.plot.colours`).
 
     Args:
         result: A long indicator table (:func:`~pakkeforlop.indicators.compute_indicators`),
@@ -67,6 +56,7 @@ def trend(
         columns: Panels per row when several indicators are drawn.
         width: Width of one panel in pixels.
         height: Height of one panel in pixels.
+        legend: Draw the colour legend (the HTML report draws one legend for all its charts).
 
     Returns:
         An altair chart (a layer chart for one indicator, a facet chart for several).
@@ -100,13 +90,19 @@ def trend(
     groups = data["group"].unique(maintain_order=True).to_list()
     periods = data.sort("period_start", "period")["period"].unique(maintain_order=True).to_list()
     hidden = int(data["suppressed"].sum())
+    # colours by value (plot/data/colours.toml): a pathway type is drawn in one colour in
+    # every chart, whichever other types the chart holds
+    dims = stratum_columns(result)
+    dim = by if by is not None else (dims[0] if len(dims) == 1 else None)
+    universe = result[dim].drop_nulls().cast(pl.String).unique().to_list() if dim else []
     colour = alt.Color(
         "group:N",
         title=lab["group"],
         sort=groups,
         scale=alt.Scale(
-            domain=groups, range=[_COLOURS[i % len(_COLOURS)] for i in range(len(groups))]
+            domain=groups, range=group_colours(groups, overall=lab["all"], universe=universe)
         ),
+        legend=alt.Undefined if legend else None,
     )
     # Many periods: upright labels, thinned when they would overlap, and wider panels.
     many = len(periods) > 8
@@ -183,13 +179,14 @@ def funnel(
     method: FunnelMethod = "binomial",
     width: int = 460,
     height: int = 300,
+    label_outliers: bool = True,
 ) -> alt.LayerChart:
     """A funnel plot: each area's value against its denominator, with control limits.
 
     The limits (95 % and 99.8 %, binomial by default) are drawn around the national value
     (the period's overall row; domain/indicators.md §3, Spiegelhalter 2005); areas outside the
-    95 % limits are coloured and labelled by name. Suppressed areas are not drawn and are named
-    in the subtitle.
+    95 % limits are coloured and labelled by name (unless ``label_outliers=False``). Suppressed
+    areas are not drawn and are named in the subtitle.
 
     Args:
         result: A long indicator table computed with ``by`` including ``dimension``.
@@ -200,6 +197,9 @@ def funnel(
         method: ``"binomial"`` (exact) or ``"normal"`` control limits.
         width: Chart width in pixels.
         height: Chart height in pixels.
+        label_outliers: Write each outlier's name beside its point. Names of nearby points
+            can overprint each other; the HTML report lists the outliers under the chart
+            instead (``False``: no text layer).
 
     Returns:
         An altair layer chart.
@@ -233,7 +233,14 @@ def funnel(
         pl.col("limit").str.extract(r"^(lower|upper)").alias("side"),
         pl.col("limit").str.extract(r"_(\d+)$").replace_strict(limit_names).alias("level"),
     )
-    x = alt.X("denominator:Q", title=lab["denominator_axis"], scale=alt.Scale(zero=True))
+    # whole numbers with the locale's thousands separator, and room between labels, so that
+    # ticks such as 900 and 1 000 never run together ("9001 000")
+    x = alt.X(
+        "denominator:Q",
+        title=lab["denominator_axis"],
+        scale=alt.Scale(zero=True),
+        axis=alt.Axis(format=",d", tickMinStep=1, labelOverlap=True, labelSeparation=8),
+    )
     y_scale = alt.Scale(domain=[0, 1])
     y_axis = alt.Axis(format=".0%")
     lines = (
@@ -300,6 +307,5 @@ def funnel(
         text=f"{indicator_title(indicator_id, lang)} — {f.period}", subtitle=subtitle
     )
     # alt.LayerChart, not alt.layer(): the layers carry no facet channel, so no facet hoisting
-    return alt.LayerChart(
-        layer=[lines, rule, dots, labels_layer], width=width, height=height, title=title
-    )
+    layers = [lines, rule, dots, labels_layer] if label_outliers else [lines, rule, dots]
+    return alt.LayerChart(layer=layers, width=width, height=height, title=title)

@@ -1,8 +1,9 @@
 """The HTML report: one self-contained page per extract, organised by the five goal areas.
 
 :func:`build_report` reads an extract and computes what the page shows (headline tables, trend
-charts by period and pathway type, funnel plots across health trusts, the equity table for areas
-of residence, ``validate``'s summary and the provenance of every figure);
+charts by period and pathway type, tables per treating health trust and region, funnel plots
+across health trusts, the equity table for areas of residence, ``validate``'s summary and the
+provenance of every figure);
 :func:`render_html` / :func:`write_html` turn it into one HTML file that opens offline (all
 scripts, styles and data inline). Labels are Norwegian (bokmål) or English, the indicator titles
 coming from the indicator definitions. Suppressed cells show as suppressed, never as zero.
@@ -19,6 +20,8 @@ from __future__ import annotations
 from pakkeforlop.report.build import (
     EQUITY_DIMENSIONS,
     FUNNEL_DIMENSION,
+    UNIT_DIMENSIONS,
+    UNIT_PERIODS,
     Report,
     build_report,
     equity_table,
@@ -34,6 +37,8 @@ from pakkeforlop.report.html import (
 __all__ = [
     "EQUITY_DIMENSIONS",
     "FUNNEL_DIMENSION",
+    "UNIT_DIMENSIONS",
+    "UNIT_PERIODS",
     "Report",
     "build_report",
     "chart_specs",

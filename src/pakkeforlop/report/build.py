@@ -39,10 +39,27 @@ from pakkeforlop.pipeline import indicator_table, prepare, validation_report
 from pakkeforlop.plot import Lang, check_lang
 from pakkeforlop.validate import ValidationReport
 
-__all__ = ["EQUITY_DIMENSIONS", "FUNNEL_DIMENSION", "Report", "build_report", "equity_table"]
+__all__ = [
+    "EQUITY_DIMENSIONS",
+    "FUNNEL_DIMENSION",
+    "UNIT_DIMENSIONS",
+    "UNIT_PERIODS",
+    "Report",
+    "build_report",
+    "equity_table",
+]
 
 #: The treating unit the funnel plots compare (the issue: "across health trusts").
 FUNNEL_DIMENSION: Final = "health_trust"
+
+#: The treating units with a table of their own per proportion indicator: the treating health
+#: trust (*behandlende helseforetak*) and region (*behandlende regionalt helseforetak*), so
+#: that an analyst at one trust reads the trust's own figures.
+UNIT_DIMENSIONS: Final = ("health_trust", "health_region")
+
+#: How many periods the tables per unit show, up to the reporting period (four tertials: the
+#: same tertial a year before is among them).
+UNIT_PERIODS: Final = 4
 
 #: Areas of residence the equity table compares (domain/indicators.md §3). Municipalities are
 #: left out of the report: most are too small for a tertial.
@@ -59,7 +76,9 @@ class Report:
         by: The stratum dimensions of the trend charts (e.g. ``("pathway_type",)``).
         trends: One indicator table per dimension of ``by`` (or one overall table, key ``""``,
             when ``by`` is empty); their overall rows are identical and feed the headline tables.
-        trusts: The indicator table by treating health trust (funnel plots).
+        units: One indicator table per treating unit of :data:`UNIT_DIMENSIONS` (the tables
+            per health trust and per region, and the funnel plots), computed and suppressed
+            as ``pakkeforlop indicators --by health_trust`` would.
         equity: The equity table (:func:`equity_table`) for the reporting period.
         reporting_period: The period of the headline tables and funnel plots: the last period
             that ended on or before the reference date (``None`` when there are no results).
@@ -78,7 +97,7 @@ class Report:
     period: Period
     by: tuple[str, ...]
     trends: dict[str, IndicatorTable]
-    trusts: IndicatorTable
+    units: dict[str, IndicatorTable]
     equity: pl.DataFrame
     reporting_period: str | None
     reporting_complete: bool
@@ -94,6 +113,11 @@ class Report:
     def overall(self) -> IndicatorTable:
         """The first trend table (its overall rows are the headline figures)."""
         return next(iter(self.trends.values()))
+
+    @property
+    def trusts(self) -> IndicatorTable:
+        """The indicator table by treating health trust (funnel plots)."""
+        return self.units[FUNNEL_DIMENSION]
 
 
 def _names(frame: pl.DataFrame, dimension: str, mask: pl.Expr) -> list[str]:
@@ -251,8 +275,8 @@ def build_report(
     The extract is read once (:func:`~pakkeforlop.read_extract`), its pathways built once
     (:func:`~pakkeforlop.build_pathways`); ``validate``'s rules run on the same events and
     timeline; the indicators are computed by the ``by`` dimensions (trend charts and the
-    headline tables), by treating health trust (funnel plots) and by area of residence for the
-    reporting period (equity table).
+    headline tables), by treating health trust and region (the tables per unit, funnel plots)
+    and by area of residence for the reporting period (equity table).
 
     Args:
         source: An extract (a file, folder, glob, list of files or polars frame) or an
@@ -323,15 +347,13 @@ def build_report(
     validation = validation_report(prepared)
 
     def indicators(by_: tuple[str, ...]) -> IndicatorTable:
-        # the user's strata must exist in the extract; the funnel's trusts are shown if present
-        check = by_ != (FUNNEL_DIMENSION,) or FUNNEL_DIMENSION in dims
+        # the user's strata must exist in the extract; the trusts and regions are shown if
+        # present (all "unknown" otherwise)
+        check = all(d in dims for d in by_)
         return indicator_table(prepared, settings.model_copy(update={"by": by_}), check_by=check)
 
     trends = {d: indicators((d,)) for d in dims} if dims else {"": indicators(())}
-    if FUNNEL_DIMENSION in trends:
-        trusts = trends[FUNNEL_DIMENSION]
-    else:
-        trusts = indicators((FUNNEL_DIMENSION,))
+    units = {d: trends[d] if d in trends else indicators((d,)) for d in UNIT_DIMENSIONS}
     first_dim, first = next(iter(trends.items()))
     overall = first.filter(pl.col(first_dim).is_null()) if first_dim else first
     label, complete, previous = reporting_periods(overall, first.metadata.reference_date)
@@ -350,7 +372,7 @@ def build_report(
         period=per,
         by=dims,
         trends=trends,
-        trusts=trusts,
+        units=units,
         equity=equity,
         reporting_period=label,
         reporting_complete=complete,

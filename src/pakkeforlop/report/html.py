@@ -9,7 +9,6 @@ package data under ``templates/``.
 
 from __future__ import annotations
 
-import json
 import tomllib
 from collections.abc import Callable, Mapping
 from functools import cache
@@ -17,22 +16,29 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import altair as alt
 import jinja2
 import polars as pl
 
 from pakkeforlop.codes import load_catalogue
 from pakkeforlop.files import atomic_output, check_writable
 from pakkeforlop.indicators import definition, definitions_table, indicator_catalogue
+from pakkeforlop.indicators.engine import UNKNOWN_STRATUM
+from pakkeforlop.indicators.summary import improvement
 from pakkeforlop.numbers import fmt_count, fmt_days, fmt_interval, fmt_pct
-from pakkeforlop.plot import Lang, funnel, funnel_data, goal_title, indicator_title, trend
-from pakkeforlop.report.build import FUNNEL_DIMENSION, Report
+from pakkeforlop.periods import recent_periods
+from pakkeforlop.plot import Lang, goal_title, indicator_title
+from pakkeforlop.report.build import UNIT_DIMENSIONS, UNIT_PERIODS, Report
+from pakkeforlop.report.figures import Charts, funnel_figures, json_for_script, trend_figures
+from pakkeforlop.report.units import unit_cells, unit_rows
+from pakkeforlop.validate.report import affected_rows
 
 __all__ = ["chart_specs", "javascript_bundle", "render_html", "report_labels", "write_html"]
 
 #: Options handed to vegaEmbed for every chart: SVG (inspectable, sharp in print), no action
-#: menu (its links point to online editors).
-_EMBED: dict[str, Any] = {"actions": False, "renderer": "svg"}
+#: menu (its links point to online editors), and none of vega-embed's own styles (they make the
+#: chart's box shrink to the chart, so a chart as wide as its box could never grow: report.css
+#: gives the box the column's width instead).
+_EMBED: dict[str, Any] = {"actions": False, "renderer": "svg", "defaultStyle": False}
 
 
 @cache
@@ -75,34 +81,6 @@ def javascript_bundle() -> str:
     return bundle.replace("</script", "<\\/script")
 
 
-def _json_for_script(value: Any) -> str:
-    """JSON safe inside ``<script type="application/json">`` (no ``<`` at all)."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).replace("<", "\\u003c")
-
-
-class _Charts:
-    """Collects chart specifications; each gets an element id in the page."""
-
-    def __init__(self) -> None:
-        self.specs: list[dict[str, str]] = []
-
-    def add(self, chart: alt.TopLevelMixin, kind: str, title: str, about: str) -> dict[str, str]:
-        """Register a chart; returns its entry (``id``, ``kind``, ``title``, ``about``, ``spec``).
-
-        ``about`` is the goal area of a trend chart, the indicator id of a funnel plot.
-        """
-        spec = chart.to_dict()
-        entry = {
-            "id": f"chart-{len(self.specs) + 1}",
-            "kind": kind,
-            "title": title,
-            "about": about,
-            "spec": _json_for_script(spec),
-        }
-        self.specs.append(entry)
-        return entry
-
-
 def _num(row: Mapping[str, Any], key: str) -> float | None:
     v = row.get(key)
     return float(v) if v is not None else None
@@ -134,7 +112,9 @@ def _headline_row(
         "target": fmt_pct(d.target, lang, digits=0) if d.target is not None else lab["none"],
         "met": None,
         "arrow": lab["none"],
+        "arrow_class": "arrow-none",
         "arrow_title": "",
+        "arrow_judgement": "",
     }
 
     def text(r: Mapping[str, Any]) -> str | None:
@@ -179,10 +159,18 @@ def _headline_row(
     before = _num(prev, key) if prev is not None and not prev.get("suppressed") else None
     if now is not None and before is not None:
         row["arrow"] = "↑" if now > before else "↓" if now < before else "→"
+        # coloured by the definition's better direction: green better, red worse, grey when
+        # no direction is better (or nothing changed); the word says it too, not the colour only
+        improved = improvement(now - before, d.better)
+        judged = "better" if improved else "worse" if improved is False else "neutral"
+        if now == before:
+            judged = "unchanged"
+        row["arrow_class"] = f"arrow-{judged}"
         shown_before = text(prev) if prev is not None else None
         row["arrow_title"] = lab["previous"].format(
             period=previous_label or "", value=shown_before or ""
         )
+        row["arrow_judgement"] = lab[f"change_{judged}"]
     return row
 
 
@@ -239,9 +227,25 @@ def _equity_view(report: Report, lab: Mapping[str, str]) -> list[dict[str, Any]]
     return out
 
 
+def _finding_counts(report: Report) -> dict[str, int]:
+    """The data-quality figures of both sections, from one source: ``validate``'s report.
+
+    Findings of every stage (read, timeline, validate) are counted; a row with several
+    findings is one row with findings, and a finding about a whole pathway has no row.
+    """
+    v = report.validation
+    return {
+        "rows_read": v.rows_read,
+        "rows_with_findings": affected_rows(v.findings),
+        "rows_with_errors": v.rows_with_errors,
+        **{f"findings_{k}": v.counts.get(k, 0) for k in ("error", "warning", "info")},
+    }
+
+
 def _quality_view(report: Report, lab: Mapping[str, str]) -> dict[str, Any]:
     v = report.validation
     lang = report.lang
+    n = {k: fmt_count(c, lang) for k, c in _finding_counts(report).items()}
     rules = [
         {
             "rule_id": s.rule_id,
@@ -256,10 +260,12 @@ def _quality_view(report: Report, lab: Mapping[str, str]) -> dict[str, Any]:
         for s in v.rules_with_findings()
     ]
     intro = lab["quality_intro"].format(
-        rows=fmt_count(v.rows_read, lang),
-        errors=fmt_count(v.counts.get("error", 0), lang),
-        warnings=fmt_count(v.counts.get("warning", 0), lang),
-        infos=fmt_count(v.counts.get("info", 0), lang),
+        rows=n["rows_read"],
+        flagged=n["rows_with_findings"],
+        errors=n["findings_error"],
+        warnings=n["findings_warning"],
+        infos=n["findings_info"],
+        error_rows=n["rows_with_errors"],
         error_rate=fmt_pct(v.error_rate, lang, digits=2),
     )
     return {"intro": intro, "rules": rules}
@@ -283,29 +289,38 @@ def _provenance_view(report: Report, lab: Mapping[str, str]) -> dict[str, Any]:
         if m.start is not None or m.end is not None
         else lab["everything"]
     )
+    counted = _finding_counts(report)
     findings = ", ".join(
-        f"{lab[f'sev_{k}']} {fmt_count(n, lang)}" for k, n in sorted(m.findings_by_severity.items())
+        f"{fmt_count(counted[f'findings_{k}'], lang)} {lab[f'sev_{k}_count']}"
+        for k in ("error", "warning", "info")
     )
-    items = [
-        (lab["source"], ", ".join(info.sources)),
+    care = lab.get(f"care_{m.unknown_care_level}", m.unknown_care_level)
+    # library texts (the policy, the treatment-start rule) are in English: marked as such
+    items: list[tuple[str, str, str | None]] = [
+        (lab["source"], ", ".join(info.sources), None),
         (
             lab["code_edition"],
             m.code_edition + (f" + {m.code_extension}" if m.code_extension else ""),
+            None,
         ),
-        (lab["indicator_edition"], m.catalogue_edition),
-        (lab["times_file"], f"{m.times_file} ({m.times_version})"),
-        (lab["reference_date"], str(m.reference_date) if m.reference_date else lab["none"]),
-        (lab["period_kind"], lab[m.period]),
-        (lab["selection"], selection),
-        (lab["rows_read"], count(info.rows_read)),
-        (lab["rows_flagged"], count(info.rows_flagged)),
-        (lab["duplicates"], count(info.duplicates_collapsed)),
-        (lab["pathways"], count(m.pathway_count)),
-        (lab["findings"], findings or lab["none"]),
-        (lab["suppression"], suppression),
-        (lab["level"], fmt_pct(m.level, lang, digits=1)),
-        (lab["care_level_default"], m.unknown_care_level),
-        (lab["treatment_start"], m.treatment_start or lab["none"]),
+        (lab["indicator_edition"], m.catalogue_edition, None),
+        (lab["times_file"], f"{m.times_file} ({m.times_version})", None),
+        (
+            lab["reference_date"],
+            str(m.reference_date) if m.reference_date else lab["none"],
+            None,
+        ),
+        (lab["period_kind"], lab[m.period], None),
+        (lab["selection"], selection, None),
+        (lab["rows_read"], count(counted["rows_read"]), None),
+        (lab["rows_flagged"], count(counted["rows_with_findings"]), None),
+        (lab["duplicates"], count(info.duplicates_collapsed), None),
+        (lab["pathways"], count(m.pathway_count), None),
+        (lab["findings"], findings, None),
+        (lab["suppression"], suppression, "en" if report.policy is not None else None),
+        (lab["level"], fmt_pct(m.level, lang, digits=1), None),
+        (lab["care_level_default"], care, None),
+        (lab["treatment_start"], m.treatment_start or lab["none"], "en"),
     ]
     used = set(m.provisional_times_used)
     provisional = [
@@ -353,21 +368,61 @@ def _definitions_view(report: Report) -> list[dict[str, str]]:
     ]
 
 
-def _type_key(report: Report, lang: Lang) -> str:
-    table = report.trends.get("pathway_type")
-    if table is None:
-        return ""
-    present = set(table["pathway_type"].drop_nulls().to_list())
-    cat = load_catalogue(report.metadata.code_edition)
-    names = [
-        f"{c.code} {c.nb if lang == 'nb' else c.en}"
-        for c in cat.codes
-        if c.system == 9321 and c.code in present
-    ]
-    return " · ".join(names)
+def _suppressed_title(report: Report, lab: Mapping[str, str]) -> str:
+    return lab["suppressed_title"].format(
+        policy=report.policy.name if report.policy is not None else ""
+    )
 
 
-def _goal_sections(report: Report, charts: _Charts, lab: Mapping[str, str]) -> list[dict[str, Any]]:
+def _units_view(report: Report, lab: Mapping[str, str], ids: list[str]) -> list[dict[str, Any]]:
+    """Per proportion indicator: a table per treating health trust and one per region.
+
+    The cells are those of the indicator tables by unit (``report.units``), suppressed as
+    there; the columns are the last :data:`UNIT_PERIODS` periods up to the reporting period.
+    """
+    lang = report.lang
+    periods = recent_periods(report.overall, report.reporting_period, UNIT_PERIODS)
+    out: list[dict[str, Any]] = []
+    for ind in ids:
+        d = definition(ind)
+        if d.kind != "proportion" or not periods:
+            continue
+        tables = []
+        for dim in UNIT_DIMENSIONS:
+            cells = unit_cells(report.units[dim], ind, dimension=dim, periods=periods)
+            rows = unit_rows(
+                cells,
+                periods=periods,
+                lab=lab,
+                lang=lang,
+                suppressed_title=_suppressed_title(report, lab),
+            )
+            known = [r for r in rows if not r["national"] and r["key"] != UNKNOWN_STRATUM]
+            tables.append(
+                {
+                    "dimension": dim,
+                    "caption": lab[f"units_caption_{dim}"],
+                    "head": lab[f"units_head_{dim}"],
+                    "rows": rows if known else [],
+                    "empty": lab["no_units"].format(dimension=lab[dim]) if not known else "",
+                }
+            )
+        out.append(
+            {
+                "id": ind,
+                "title": indicator_title(d, lang),
+                "official": d.official,
+                "target": lab["units_target"].format(target=fmt_pct(d.target, lang, digits=0))
+                if d.target is not None
+                else "",
+                "periods": periods,
+                "tables": tables,
+            }
+        )
+    return out
+
+
+def _goal_sections(report: Report, charts: Charts, lab: Mapping[str, str]) -> list[dict[str, Any]]:
     lang = report.lang
     m = report.metadata
     dims = [d for d in report.trends if d]
@@ -375,67 +430,39 @@ def _goal_sections(report: Report, charts: _Charts, lab: Mapping[str, str]) -> l
     overall = _overall(report, first_dim, report.overall)
     current = _rows_by_indicator(overall, report.reporting_period)
     previous = _rows_by_indicator(overall, report.previous_period)
-    trust_overall = report.trusts.filter(pl.col(FUNNEL_DIMENSION).is_null())
-    trust_now = _rows_by_indicator(trust_overall, report.reporting_period)
     policy_name = report.policy.name if report.policy is not None else ""
+    with_results = set(report.overall["indicator_id"].to_list())
     sections = []
     for goal in indicator_catalogue().goal_areas:
         ids = [i for i in m.indicators if definition(i).goal_area == goal.id]
-        section: dict[str, Any] = {
-            "id": goal.id,
-            "title": goal_title(goal.id, lang),
-            "headline": [
-                _headline_row(
-                    i,
-                    current.get(i),
-                    previous.get(i),
-                    lab,
-                    lang,
-                    report.previous_period,
-                    policy_name,
-                )
-                for i in ids
-            ],
-            "trends": [],
-            "funnels": [],
-            "not_computed": [
-                f"{indicator_title(i, lang)}: {reason}"
-                for i, reason in m.not_computed.items()
-                if definition(i).goal_area == goal.id
-            ],
-            "equity": _equity_view(report, lab) if goal.id == "equity" else None,
-        }
-        present = [i for i in ids if i in set(report.overall["indicator_id"].to_list())]
-        if present:
-            for dim, table in report.trends.items():
-                heading = lab["trend_heading"].format(
-                    period_kind=lab[report.period], by=lab[dim] if dim else lab["everything"]
-                )
-                chart = trend(table, present, by=dim or None, lang=lang)
-                section["trends"].append(
-                    charts.add(chart, "trend", heading, goal.id)
-                    | {
-                        "heading": heading,
-                        "key": _type_key(report, lang) if dim == "pathway_type" else "",
-                    }
-                )
-        for i in ids:
-            row = trust_now.get(i)
-            if definition(i).kind != "proportion" or row is None:
-                continue
-            chart = funnel(
-                report.trusts, i, period=report.reporting_period, lang=lang, width=340, height=240
-            ).configure_legend(orient="bottom", direction="horizontal", columns=3)
-            hidden = funnel_data(report.trusts, i, period=report.reporting_period).suppressed
-            section["funnels"].append(
-                charts.add(chart, "funnel", indicator_title(i, lang), i)
-                | {
-                    "caption": lab["funnel_suppressed"].format(names=", ".join(hidden))
-                    if hidden
-                    else ""
-                }
-            )
-        sections.append(section)
+        present = [i for i in ids if i in with_results]
+        sections.append(
+            {
+                "id": goal.id,
+                "title": goal_title(goal.id, lang),
+                "headline": [
+                    _headline_row(
+                        i,
+                        current.get(i),
+                        previous.get(i),
+                        lab,
+                        lang,
+                        report.previous_period,
+                        policy_name,
+                    )
+                    for i in ids
+                ],
+                "trends": trend_figures(report, charts, lab, present) if present else [],
+                "units": _units_view(report, lab, present),
+                "funnels": funnel_figures(report, charts, lab, ids),
+                "not_computed": [
+                    (indicator_title(i, lang), reason)
+                    for i, reason in m.not_computed.items()
+                    if definition(i).goal_area == goal.id
+                ],
+                "equity": _equity_view(report, lab) if goal.id == "equity" else None,
+            }
+        )
     return sections
 
 
@@ -448,7 +475,7 @@ def chart_specs(report: Report) -> list[dict[str, str]]:
     Returns:
         One entry per chart, in page order.
     """
-    charts = _Charts()
+    charts = Charts()
     _goal_sections(report, charts, report_labels(report.lang))
     return charts.specs
 
@@ -484,7 +511,7 @@ def render_html(report: Report) -> str:
     from pakkeforlop import __version__  # noqa: PLC0415 - the package imports this module late
 
     lab = report_labels(report.lang)
-    charts = _Charts()
+    charts = Charts()
     sections = _goal_sections(report, charts, lab)
     period = report.reporting_period or lab["none"]
     reference = str(report.metadata.reference_date or lab["none"])
@@ -504,6 +531,10 @@ def render_html(report: Report) -> str:
         else "",
         sections=sections,
         funnel_heading=lab["funnel_heading"].format(period=period),
+        units_intro=lab["units_intro"].format(
+            count=len(recent_periods(report.overall, report.reporting_period, UNIT_PERIODS)),
+            period=period,
+        ),
         equity_intro=lab["equity_intro"].format(period=period),
         quality=_quality_view(report, lab),
         provenance=_provenance_view(report, lab),
@@ -513,7 +544,7 @@ def render_html(report: Report) -> str:
             else lab["generated_plain"].format(version=__version__)
         ),
         charts=charts.specs,
-        embed_options=_json_for_script(options),
+        embed_options=json_for_script(options),
         css=_asset("report.css"),
         script=_asset("report.js"),
         bundle=javascript_bundle(),
