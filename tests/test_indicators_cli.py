@@ -328,3 +328,25 @@ def test_detail_tables_in_a_pipe_are_never_cut() -> None:
     assert [x for x in out.splitlines() if x.startswith("│ 2024-T3")]
     # every cell on one line: no row spills onto a second line with an empty period
     assert not [x for x in out.splitlines() if x.startswith("│         │")]
+
+
+def test_detail_shows_activity_counts_as_counts() -> None:
+    from pakkeforlop import IndicatorSettings
+    from pakkeforlop.pipeline import run_indicators
+
+    result = runner.invoke(
+        app,
+        ["indicators", str(SAMPLE), "--indicator", "pathways_open", "--by", "", "--detail"],
+        env={"COLUMNS": "160"},
+    )
+    assert result.exit_code == 0, result.output
+    rows = [x for x in result.stdout.splitlines() if x.startswith("│ 2024-T3")]
+    assert rows and "%" not in rows[0]
+    table = run_indicators(SAMPLE, indicators=IndicatorSettings(indicators="pathways_open"))
+    count = table.filter(pl.col("period") == "2024-T3")["value"].item()
+    assert f"{int(count):,}" in rows[0]
+
+
+def test_codes_csv_keeps_its_column_order() -> None:
+    out = runner.invoke(app, ["codes", "--format", "csv"]).stdout
+    assert out.splitlines()[0].startswith("system,code,nb,en")

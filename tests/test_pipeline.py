@@ -401,3 +401,22 @@ def test_partials_built_with_different_treatment_start_rules_are_refused() -> No
     parts = [compute_partials(paths), compute_partials(other)]
     with pytest.raises(ConfigurationError, match="different treatment-start rules"):
         combine_partials(parts)
+
+
+def test_a_code_start_the_caller_gives_wins_for_its_code_only() -> None:
+    from pakkeforlop.io.read import ReadInfo
+    from pakkeforlop.pipeline import with_code_starts
+
+    info = ReadInfo(
+        sources=(),
+        formats=(),
+        encodings={},
+        separators={},
+        mappings={},
+        edition="2024",
+        layouts=(),
+        as_of=None,
+        code_first_seen={"U-Z": D(2023, 3, 1), "U-Y": D(2023, 5, 1)},
+    )
+    given = IndicatorSettings(code_starts={"U-Z": D(2023, 1, 1)})
+    assert with_code_starts(given, info).code_starts == {"U-Z": D(2023, 1, 1), "U-Y": D(2023, 5, 1)}

@@ -118,3 +118,28 @@ def test_a_norwegian_workbook(tmp_path: Path) -> None:
     assert any(r["Indikator"] == "Vurdering fullført innen anbefalt tid" for r in rows) or any(
         "innen" in str(r["Indikator"]) for r in rows
     )
+
+
+def test_a_table_too_long_for_a_worksheet_is_refused_not_cut(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from pakkeforlop import workbook
+
+    monkeypatch.setattr(workbook, "EXCEL_MAX_ROWS", 10)
+    path = tmp_path / "big.xlsx"
+    result = runner.invoke(app, ["indicators", str(SAMPLE), "-o", str(path)])
+    assert result.exit_code == 2
+    assert "more than a worksheet holds" in result.output
+    assert "write .csv or .parquet" in result.output
+    assert not path.exists()
+
+
+def test_the_about_sheet_in_norwegian(tmp_path: Path) -> None:
+    path = tmp_path / "nb.xlsx"
+    assert (
+        runner.invoke(app, ["indicators", str(SAMPLE), "-o", str(path), "--lang", "nb"]).exit_code
+        == 0
+    )
+    items = [str(r["Opplysning"]) for r in _rows(path, "Om tallene")]
+    assert "referansedato" in items and "rader lest" in items
+    assert not any(i in ("reference date", "rows read") for i in items)

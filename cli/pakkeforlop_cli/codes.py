@@ -72,8 +72,8 @@ def codes_command(
         df = pl.DataFrame(
             [
                 {
-                    "code": c.code,
                     "system": c.system,
+                    "code": c.code,
                     "nb": c.nb,
                     "en": c.en,
                     "types": ", ".join(c.types) if c.types else "all",
@@ -93,4 +93,6 @@ def codes_command(
     elif fmt is TableFormat.json:
         typer.echo(json.dumps(df.to_dicts(), default=str, ensure_ascii=False, indent=1))
     else:
-        print_lines(title, df.columns, df.rows())
+        # the code first: it heads each record when the table is too wide for the terminal
+        shown = df.select("code", pl.exclude("code")) if "code" in df.columns else df
+        print_lines(title, shown.columns, shown.rows())

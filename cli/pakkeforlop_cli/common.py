@@ -72,9 +72,9 @@ TreatmentStartOption = Annotated[
     typer.Option(
         "--treatment-start",
         metavar="RULE",
-        help="Named rule deriving the treatment start after detox, which no code registers:"
-        f" {', '.join(treatment_start_rules())}. Default first_registration_after_detox: the"
-        " first registration after D that is not D, H or X. Shown in the metadata.",
+        help="Named rule deriving the treatment start after detox, which no code registers: "
+        + "; ".join(f"{r.id}: {r.title_en}" for r in treatment_start_rules().values())
+        + ". Default: the first. Shown in the metadata.",
         show_default=False,
     ),
 ]

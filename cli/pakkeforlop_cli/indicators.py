@@ -140,6 +140,8 @@ def _render(table: IndicatorTable, *, all_periods: bool) -> None:
             out.add_column("N", justify="right", no_wrap=True)
             for name in ("median", "p75", "p90"):
                 out.add_column(f"{name} days", justify="right", no_wrap=True)
+        elif d.kind == "count":
+            out.add_column("count", justify="right", no_wrap=True)
         else:
             out.add_column("n / N", justify="right", no_wrap=True)
             out.add_column("value", justify="right", no_wrap=True)
@@ -161,8 +163,11 @@ def _render(table: IndicatorTable, *, all_periods: bool) -> None:
             cells = [r["period"], *(("all" if r[b] is None else str(r[b])) for b in meta.by)]
             if r["not_available"]:
                 # a code not yet in force: never a 0
-                width = 4 if d.kind == "duration" else 3 + (d.target is not None)
+                width = {"duration": 4, "count": 1}.get(d.kind, 3 + (d.target is not None))
                 cells += ["not available", *([""] * (width - 1))]
+            elif d.kind == "count":
+                value = r["value"]
+                cells.append("–" if value is None else f"{int(value):,}")
             elif d.kind == "duration":
                 cells.append("–" if r["denominator"] is None else str(r["denominator"]))
                 cells += [_fmt_days(r[c]) for c in ("median_days", "p75_days", "p90_days")]
@@ -335,7 +340,8 @@ def indicators_command(
             "-o",
             "--output",
             help="Write the table here (format from --format or the suffix); the provenance goes"
-            " into the Parquet file or, for other formats, FILE.metadata.json.",
+            " into the Parquet file, the xlsx workbook's About sheet or, for csv and json,"
+            " FILE.metadata.json.",
         ),
     ] = None,
     fmt: Annotated[
@@ -365,7 +371,9 @@ def indicators_command(
     lang: Annotated[
         Language,
         typer.Option(
-            "--lang", help="Labels and number formats on the terminal and in an xlsx workbook."
+            "--lang",
+            help="Labels and number formats of the one-screen summary and of the xlsx workbook"
+            " (the --detail tables and the provenance lines stay in English).",
         ),
     ] = Language.en,
     date_from: Annotated[

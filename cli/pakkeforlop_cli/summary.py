@@ -36,8 +36,8 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "days": "d",
         "title": "Indicators for {period} (overall; change from {previous})",
         "title_single": "Indicators for {period} (overall)",
-        "hint": "--detail for every period and stratum, --list for the definitions,"
-        " -o FILE for the full table",
+        "hint": "--detail for the tables by stratum (latest 3 periods), --list for the"
+        " definitions, -o FILE for every period",
     },
     "nb": {
         "indicator": "indikator",
@@ -57,8 +57,8 @@ LABELS: Final[dict[Lang, dict[str, str]]] = {
         "days": "d",
         "title": "Indikatorer for {period} (totalt; endring fra {previous})",
         "title_single": "Indikatorer for {period} (totalt)",
-        "hint": "--detail for alle perioder og grupper, --list for definisjonene,"
-        " -o FIL for hele tabellen",
+        "hint": "--detail for tabellene per gruppe (siste 3 perioder), --list for definisjonene,"
+        " -o FIL for alle perioder",
     },
 }
 
@@ -92,7 +92,8 @@ def _cells(row: dict[str, object], lang: Lang, lab: dict[str, str]) -> list[str]
     moved = ""
     if isinstance(change, float):
         if kind == "proportion":
-            moved = f"{'+' if change >= 0 else '−'}{fmt_days(round(abs(change) * 100, 1), lang)} pp"
+            points = f"{abs(change) * 100:.1f}".replace(".", "," if lang == "nb" else ".")
+            moved = f"{'+' if change >= 0 else '−'}{points} pp"
         elif kind == "duration":
             moved = f"{'+' if change >= 0 else '−'}{fmt_days(abs(change), lang)} {lab['days']}"
         else:

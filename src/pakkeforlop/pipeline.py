@@ -440,7 +440,8 @@ def with_code_starts(settings: IndicatorSettings, info: ReadInfo) -> IndicatorSe
     """The settings with the starts of undated local codes taken from the extract.
 
     domain/indicators.md §3, "Codes not yet in force": a local code without a ``valid_from``
-    starts with the first month the extract holds it. Starts the caller set win.
+    starts with the first month the extract holds it. A start the caller set wins for its code;
+    the others still come from the data.
 
     Examples:
         >>> info = ReadInfo(sources=(), formats=(), encodings={}, separators={}, mappings={},
@@ -449,9 +450,8 @@ def with_code_starts(settings: IndicatorSettings, info: ReadInfo) -> IndicatorSe
         >>> with_code_starts(IndicatorSettings(), info).code_starts
         {'U-S': datetime.date(2023, 3, 1)}
     """
-    if settings.code_starts is not None:
-        return settings
-    return settings.model_copy(update={"code_starts": dict(info.code_first_seen)})
+    starts = {**info.code_first_seen, **(settings.code_starts or {})}
+    return settings.model_copy(update={"code_starts": starts})
 
 
 def _combined_info(plan: PartitionPlan, results: Sequence[PartitionResult]) -> ReadInfo:

@@ -16,11 +16,15 @@ from typing import Any, Final
 
 import polars as pl
 
+from pakkeforlop.errors import OutputError
 from pakkeforlop.files import atomic_output
 from pakkeforlop.indicators import IndicatorTable, indicator_catalogue
 from pakkeforlop.numbers import Lang
 
 __all__ = ["WORKBOOK_LABELS", "write_workbook"]
+
+#: Rows of an Excel worksheet, the header included (xlsxwriter drops rows past it silently).
+EXCEL_MAX_ROWS: Final = 1_048_576
 
 #: The creation date written into workbooks: fixed, so that outputs are reproducible.
 WORKBOOK_DATE: Final = dt.datetime(2019, 1, 1)
@@ -118,6 +122,32 @@ _STRATUM_HEADS: Final[dict[Lang, dict[str, str]]] = {
 }
 
 
+#: Names of the About sheet's items in Norwegian (the English names are the keys).
+_ABOUT_NB: Final[dict[str, str]] = {
+    "indicator catalogue edition": "indikatorkatalog (utgave)",
+    "code catalogue edition": "kodeverk (utgave)",
+    "recommended times": "anbefalte forløpstider",
+    "provisional times used": "foreløpige forløpstider brukt",
+    "reference date": "referansedato",
+    "period": "periode",
+    "strata": "grupper",
+    "selection": "utvalg",
+    "suppression policy": "skjuleregel (små tall)",
+    "confidence level": "konfidensnivå",
+    "care level when unknown": "omsorgsnivå når det mangler",
+    "treatment start after detox": "behandlingsstart etter avrusning",
+    "rows read": "rader lest",
+    "rows usable": "rader brukt",
+    "rows excluded": "rader utelatt",
+    "duplicates collapsed": "duplikater slått sammen",
+    "pathways": "forløp",
+    "findings": "funn",
+    "note": "merknad",
+    "not available": "ikke tilgjengelig",
+    "left out": "utelatt",
+}
+
+
 def write_workbook(table: IndicatorTable, path: str | Path, *, lang: Lang = "en") -> Path:
     """Write the indicator table and its provenance as an xlsx workbook, atomically.
 
@@ -132,11 +162,19 @@ def write_workbook(table: IndicatorTable, path: str | Path, *, lang: Lang = "en"
         The path written.
 
     Raises:
-        OutputError: If the file cannot be written.
+        OutputError: If the file cannot be written, or the table has more rows than a
+            worksheet holds.
     """
     import xlsxwriter  # type: ignore[import-untyped]  # noqa: PLC0415 - loaded only when used
 
     target = Path(path)
+    if table.height + 1 > EXCEL_MAX_ROWS:
+        msg = (
+            f"{target}: the table has {table.height:,} rows, more than a worksheet holds"
+            f" ({EXCEL_MAX_ROWS - 1:,} below its header); write .csv or .parquet, or choose"
+            " fewer strata or a longer period"
+        )
+        raise OutputError(msg)
     with atomic_output(target) as temp, xlsxwriter.Workbook(str(temp)) as book:
         book.set_properties({"created": WORKBOOK_DATE, "title": WORKBOOK_LABELS[lang]["sheet"]})
         _indicator_sheet(book, table, lang)
@@ -249,7 +287,10 @@ def _about_sheet(book: Any, table: IndicatorTable, lang: Lang) -> None:
         ("period", m.period),
         ("strata", ", ".join(m.by) or "none"),
         ("selection", f"{m.start or '…'} to {m.end or '…'}"),
-        ("suppression policy", m.suppression or "off (never publish)"),
+        (
+            "suppression policy",
+            m.suppression or ("av (aldri publiser)" if lang == "nb" else "off (never publish)"),
+        ),
         ("confidence level", f"{m.level:.0%}"),
         ("care level when unknown", m.unknown_care_level),
         ("treatment start after detox", m.treatment_start or "unknown"),
@@ -271,7 +312,9 @@ def _about_sheet(book: Any, table: IndicatorTable, lang: Lang) -> None:
     ]
     sheet.write_row(0, 0, [lab["key"], lab["item_value"]], bold)
     for i, (k, v) in enumerate(items, start=1):
-        sheet.write_string(i, 0, k, key)
+        name, _, indicator = k.partition(": ")
+        shown = _ABOUT_NB.get(name, name) if lang == "nb" else name
+        sheet.write_string(i, 0, f"{shown}: {indicator}" if indicator else shown, key)
         sheet.write_string(i, 1, v, wrap)
     sheet.set_column(0, 0, 34)
     sheet.set_column(1, 1, 110)

@@ -178,8 +178,8 @@ def _empty(by: Sequence[str]) -> pl.DataFrame:
 def _prepare(pathways: pl.DataFrame | pl.LazyFrame, reference_date: dt.date | None) -> pl.LazyFrame:
     lf = pathways.lazy()
     names = lf.collect_schema().names()
-    # columns a table built before they existed lacks (the same on every row)
-    for constant in ("reference_date", "treatment_start_rule"):
+    # columns a table built before they existed lacks: null (unknown), as before they existed
+    for constant in ("reference_date", "treatment_start_rule", "detox_end_care_level"):
         if constant not in names:
             lf = lf.with_columns(pl.lit(None, dtype=PATHWAY_SCHEMA[constant]).alias(constant))
             names.append(constant)
@@ -760,7 +760,9 @@ def _windows(
             )
         local = _local_code_start(d, cat, code_starts)
         if local is not None:
-            start, code_reason = local
+            # the later of the two starts decides; both reasons are kept
+            start = max(start, local[0]) if start is not None else local[0]
+            code_reason = "; ".join(r for r in (code_reason, local[1]) if r)
         if d.regimes is not None:
             spans = regime_spans(regimes)
             inside = [(a, b) for r, a, b in spans if r.id in d.regimes]
@@ -792,7 +794,10 @@ def _local_code_start(
     month the extract holds it (``code_starts``, from the data). The indicator starts with the
     first of its codes; with none in force at any date, it is not available in any period.
     """
-    mapped = [c for c in cat.codes if c.indicator == d.id]
+    if d.source != "local":
+        return None  # only an indicator whose numerator rests on local codes
+    # the codes the numerator reads: local U outcomes mapped to it (CompileContext.somatic_codes)
+    mapped = [c for c in cat.codes if c.indicator == d.id and cat.pair_of(c)[0] == "U"]
     if not mapped:
         return None
     starts: list[tuple[dt.date, str]] = []
