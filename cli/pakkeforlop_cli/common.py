@@ -18,8 +18,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
-from pakkeforlop.errors import ConfigurationError, PakkeforlopError
+from pakkeforlop.errors import ConfigurationError, PakkeforlopError, checked
 from pakkeforlop.files import atomic_output
+from pakkeforlop.io.settings import ReadSettings
 from pakkeforlop.partition import MAX_PARTITIONS, MAX_ROWS_IN_ONE_PIECE, ROWS_PER_PARTITION
 from pakkeforlop.periods import parse_date_or_period
 from pakkeforlop.pipeline import Partitions
@@ -78,6 +79,25 @@ TreatmentStartOption = Annotated[
         show_default=False,
     ),
 ]
+
+
+def read_settings(
+    *,
+    columns: Path | None,
+    as_of: dt.date | None,
+    edition: str,
+    extension: Path | None,
+    treatment_start: str | None = None,
+) -> ReadSettings:
+    """The read settings of the shared options (one construction for every command)."""
+    return checked(
+        ReadSettings,
+        columns=columns,
+        as_of=as_of,
+        edition=edition,
+        extension=extension,
+        treatment_start=treatment_start,
+    )
 
 
 def parse_as_of(text: str) -> dt.date:

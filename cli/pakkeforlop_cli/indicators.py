@@ -24,7 +24,6 @@ from pakkeforlop.indicators import (
     indicator_catalogue,
 )
 from pakkeforlop.io.read import conservation_line
-from pakkeforlop.io.settings import ReadSettings
 from pakkeforlop.numbers import Lang
 from pakkeforlop.pipeline import run_indicators
 from pakkeforlop.schema import STRATUM_COLUMNS
@@ -44,6 +43,7 @@ from .common import (
     guarded,
     out_console,
     partitions_choice,
+    read_settings,
     table_console,
     write_table,
 )
@@ -469,8 +469,7 @@ def indicators_command(
         policy=policy.value,
         revised_rule_from=revised_rule_from,
     )
-    read = checked(
-        ReadSettings,
+    read = read_settings(
         columns=columns,
         as_of=as_of,
         edition=edition,

@@ -9,9 +9,7 @@ import polars as pl
 import typer
 
 from pakkeforlop.codes import DEFAULT_EDITION
-from pakkeforlop.errors import checked
 from pakkeforlop.files import check_writable
-from pakkeforlop.io.settings import ReadSettings
 from pakkeforlop.pipeline import prepare
 
 from .common import (
@@ -25,6 +23,7 @@ from .common import (
     fail,
     guarded,
     print_lines,
+    read_settings,
     write_table,
 )
 
@@ -69,8 +68,7 @@ def timeline_command(
         raise fail("nothing to do: give -o FILE for the pathway table or --patient ID to inspect")
     if output is not None and output.suffix.lower() not in _FORMATS:
         raise fail(f"unknown output type {output.suffix!r}; expected .parquet, .csv or .json")
-    read = checked(
-        ReadSettings,
+    read = read_settings(
         columns=columns,
         as_of=as_of,
         edition=edition,
