@@ -41,9 +41,18 @@ def test_dask_equals_in_memory(client: Any, tmp_path: Path) -> None:
     write_synthetic(path, 3000, seed=12, error_rate=0.02)
     options = {"by": "pathway_type,sex", "period": "year"}
     whole = run_indicators(path, indicators=IndicatorSettings(**options), partitions=None)
-    out = compute_indicators_dask(path, client, 5, directory=tmp_path / "parts", **options)
+    out = compute_indicators_dask(
+        path,
+        client,
+        5,
+        directory=tmp_path / "parts",
+        treatment_start="first_registration_after_detox",
+        **options,
+    )
     assert_frame_equal(out, whole, check_exact=True)
     assert out.metadata == whole.metadata
+    assert out.metadata.treatment_start is not None
+    assert out.metadata.treatment_start.startswith("first_registration_after_detox")
     assert len(list((tmp_path / "parts" / "events").glob("part-*.parquet"))) == 5
 
 

@@ -143,3 +143,12 @@ def test_the_about_sheet_in_norwegian(tmp_path: Path) -> None:
     items = [str(r["Opplysning"]) for r in _rows(path, "Om tallene")]
     assert "referansedato" in items and "rader lest" in items
     assert not any(i in ("reference date", "rows read") for i in items)
+
+
+def test_the_interval_heads_name_the_level_computed(tmp_path: Path) -> None:
+    from pakkeforlop.workbook import write_workbook
+
+    table = run_indicators(SAMPLE, indicators=IndicatorSettings(level=0.9))
+    path = write_workbook(table, tmp_path / "l.xlsx")
+    heads = [c.value for c in openpyxl.load_workbook(path)["Indicators"][1]]
+    assert "90 % CI low" in heads and "90 % CI high" in heads

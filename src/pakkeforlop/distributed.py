@@ -81,6 +81,7 @@ def compute_indicators_dask(
     as_of: dt.date | None = None,
     edition: str = DEFAULT_EDITION,
     extension: str | Path | None = None,
+    treatment_start: str | None = None,
     settings: IndicatorSettings | None = None,
     **options: Any,
 ) -> IndicatorTable:
@@ -102,6 +103,7 @@ def compute_indicators_dask(
         as_of: The extract's reference date (default: the latest date of a usable registration).
         edition: Code catalogue edition.
         extension: Catalogue extension file with local codes.
+        treatment_start: The named treatment-start rule (:class:`~pakkeforlop.ReadSettings`).
         settings: The indicator settings as one
             :class:`~pakkeforlop.indicators.IndicatorSettings`; or give its fields as keywords
             (``period``, ``by``, ``suppress`` … as in :func:`pakkeforlop.compute_indicators`).
@@ -115,7 +117,14 @@ def compute_indicators_dask(
         ExtractError: If the extract cannot be read (raised from the worker's task).
         MappingError: If a required column is missing (likewise).
     """
-    read = checked(ReadSettings, columns=columns, as_of=as_of, edition=edition, extension=extension)
+    read = checked(
+        ReadSettings,
+        columns=columns,
+        as_of=as_of,
+        edition=edition,
+        extension=extension,
+        treatment_start=treatment_start,
+    )
     chosen = settings if settings is not None else checked(IndicatorSettings, **options)
     return run_indicators(
         source,

@@ -42,8 +42,8 @@ WORKBOOK_LABELS: Final[dict[Lang, dict[str, str]]] = {
         "numerator": "Numerator",
         "denominator": "Denominator (units)",
         "value": "Value",
-        "ci_low": "95 % CI low",
-        "ci_high": "95 % CI high",
+        "ci_low": "{level} CI low",
+        "ci_high": "{level} CI high",
         "target": "Target",
         "meets_target": "Target met",
         "median_days": "Median days",
@@ -71,8 +71,8 @@ WORKBOOK_LABELS: Final[dict[Lang, dict[str, str]]] = {
         "numerator": "Teller",
         "denominator": "Nevner (enheter)",
         "value": "Verdi",
-        "ci_low": "95 % KI nedre",
-        "ci_high": "95 % KI øvre",
+        "ci_low": "{level} KI nedre",
+        "ci_high": "{level} KI øvre",
         "target": "Mål",
         "meets_target": "Mål nådd",
         "median_days": "Median dager",
@@ -193,6 +193,8 @@ def _indicator_sheet(book: Any, table: IndicatorTable, lang: Lang) -> None:
     count = book.add_format({"num_format": "#,##0"})
     days = book.add_format({"num_format": "0.0"})
     muted = book.add_format({"font_color": "#6B6B6B", "italic": True})
+    # the interval's level as the table was computed (95 % unless changed)
+    level = f"{table.metadata.level * 100:g} %"
     heads = [
         lab["goal_area"],
         lab["title"],
@@ -202,8 +204,8 @@ def _indicator_sheet(book: Any, table: IndicatorTable, lang: Lang) -> None:
         lab["numerator"],
         lab["denominator"],
         lab["value"],
-        lab["ci_low"],
-        lab["ci_high"],
+        lab["ci_low"].format(level=level),
+        lab["ci_high"].format(level=level),
         lab["target"],
         lab["meets_target"],
         lab["median_days"],
