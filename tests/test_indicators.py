@@ -1108,8 +1108,9 @@ def test_a_tertial_straddling_the_revised_rule_counts_the_2019_part_only() -> No
     assert out.metadata.period_regimes == {"2024-T3": "2019, revised"}
 
 
-def test_a_local_code_mapped_to_a_national_indicator_does_not_limit_it(tmp_path: Path) -> None:
-    # only an indicator whose numerator rests on local codes (source "local") takes their start
+def test_a_local_code_mapped_to_an_indicator_that_reads_none_is_refused(tmp_path: Path) -> None:
+    # only indicators whose numerator rests on local codes (source "local") read them; a
+    # mapping to plan_cocreated would be ignored, so it is refused rather than half-used
     ext = tmp_path / "ext.toml"
     ext.write_text(
         '[[code]]\nsystem = 9325\ncode = "Z"\nnb = "Lokal"\nen = "Local"\n'
@@ -1117,17 +1118,12 @@ def test_a_local_code_mapped_to_a_national_indicator_does_not_limit_it(tmp_path:
         encoding="utf-8",
     )
     cat = load_catalogue("2024", extension=ext)
-    rows = [{**TREATED_CLOSED, "plan_date": D(2023, 2, 1)}, {**TREATED_CLOSED}]
-    out = compute_indicators(
-        pathway_table(rows),
-        catalogue=cat,
-        settings=IndicatorSettings(
-            indicators="plan_cocreated", suppress=False, code_starts={"U-Z": D(2023, 12, 1)}
-        ),
-    )
-    assert not out["not_available"].any()
-    assert "plan_cocreated" not in out.metadata.codes_not_in_force
-    assert out.select("numerator", "denominator").row(0) == (1, 2)
+    with pytest.raises(
+        ConfigurationError,
+        match=r"U-Z maps to indicator 'plan_cocreated'.*"
+        r"somatic_followup",
+    ):
+        compute_indicators(pathway_table([TREATED_CLOSED]), catalogue=cat)
 
 
 def test_a_table_built_before_the_new_columns_still_computes() -> None:

@@ -24,6 +24,7 @@ from pakkeforlop.indicators.times import PathwayTimes, load_pathway_times
 
 __all__ = [
     "IndicatorCatalogue",
+    "check_local_mappings",
     "computability",
     "definition",
     "definitions_document",
@@ -147,6 +148,31 @@ def computability(d: IndicatorDefinition, catalogue: Catalogue) -> str | None:
     return None
 
 
+def check_local_mappings(catalogue: Catalogue) -> None:
+    """Refuse a catalogue extension that maps a local code to an indicator that reads none.
+
+    Only indicators whose numerator rests on local codes (source ``local``, e.g.
+    ``somatic_followup``) read them; a mapping to any other id would be silently ignored.
+
+    Raises:
+        ConfigurationError: Naming the code, the id and the ids that take local codes.
+
+    Examples:
+        >>> from pakkeforlop.codes import load_catalogue
+        >>> check_local_mappings(load_catalogue("2024"))  # no extension: nothing to check
+    """
+    takes = [d.id for d in indicator_catalogue().indicators if d.source == "local"]
+    for code in catalogue.codes:
+        if code.indicator is not None and code.indicator not in takes:
+            label = "-".join(p for p in catalogue.pair_of(code) if p)
+            msg = (
+                f"{catalogue.extension or 'the catalogue'}: local code {label} maps to indicator"
+                f" {code.indicator!r}, which reads no local codes; expected one of"
+                f" {', '.join(takes)}"
+            )
+            raise ConfigurationError(msg)
+
+
 def resolve_indicators(
     ids: Iterable[str] | None, catalogue: Catalogue
 ) -> tuple[list[IndicatorDefinition], dict[str, str]]:
@@ -164,6 +190,7 @@ def resolve_indicators(
             computed with this catalogue.
     """
     cat = indicator_catalogue()
+    check_local_mappings(catalogue)
     skipped: dict[str, str] = {}
     if ids is None:
         chosen: list[IndicatorDefinition] = []
