@@ -243,6 +243,9 @@ def _print_provenance(table: IndicatorTable) -> None:
         f"not available before its code came into force: {k}: {v}"
         for k, v in meta.codes_not_in_force.items()
     ]
+    lines += [f"rule regime: {k}: {v}" for k, v in meta.regime_limits.items()]
+    if meta.treatment_start is not None:
+        lines.append(f"treatment start after detox: {meta.treatment_start.split(':')[0]}")
     gaps = list(meta.types_without_time.values())
     if gaps:
         everywhere = [t for t in gaps[0] if all(t in g for g in gaps)]
