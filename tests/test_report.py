@@ -31,7 +31,7 @@ from typer.testing import CliRunner
 from pakkeforlop.indicators import definition
 from pakkeforlop.indicators.settings import IndicatorSettings
 from pakkeforlop.indicators.testing import pathway_table
-from pakkeforlop.numbers import fmt_count, fmt_pct
+from pakkeforlop.numbers import fmt_count, fmt_days, fmt_pct
 from pakkeforlop.periods import reporting_periods
 from pakkeforlop.pipeline import run_indicators
 from pakkeforlop.plot import funnel_data, labels, pathway_type_colours
@@ -299,10 +299,12 @@ def test_tables_per_trust_and_region_show_the_library_cells(
     proportions = [
         i
         for i in report_en.metadata.indicators
-        if definition(i).kind == "proportion" and i in with_results
+        if definition(i).kind in ("proportion", "duration") and i in with_results
     ]
-    # the official indicators with a target are among them; every proportion gets both tables
+    # the official indicators with a target are among them, and the waiting times in days;
+    # every proportion and duration gets both tables (counts get none)
     assert {"assessment_in_time", "first_evaluation_in_time", "plan_cocreated"} <= set(proportions)
+    assert {"assessment_days", "waiting_days_to_first_attendance"} <= set(proportions)
     assert set(tables) == {(i, d) for i in proportions for d in UNIT_DIMENSIONS}
     shown_as: dict[str, int] = {"value": 0, "suppressed": 0, "none": 0}
     for dim in UNIT_DIMENSIONS:
@@ -336,6 +338,11 @@ def test_tables_per_trust_and_region_show_the_library_cells(
                         assert "suppressed" in cell["class"].split()
                         assert not re.search(r"\d", cell["text"] + cell["title"])
                         shown_as["suppressed"] += 1
+                    elif definition(ind).kind == "duration":
+                        days = lab["days"].format(value=fmt_days(r["median_days"], "en"))
+                        assert cell["text"] == days, (ind, unit, cell)
+                        assert cell["title"].startswith(f"median {days};")
+                        shown_as["value"] += 1
                     else:
                         assert cell["text"] == fmt_pct(r["value"], "en"), (ind, unit, cell)
                         assert cell["title"].startswith(f"{r['numerator']} of {n};")

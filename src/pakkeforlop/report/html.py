@@ -375,7 +375,7 @@ def _suppressed_title(report: Report, lab: Mapping[str, str]) -> str:
 
 
 def _units_view(report: Report, lab: Mapping[str, str], ids: list[str]) -> list[dict[str, Any]]:
-    """Per proportion indicator: a table per treating health trust and one per region.
+    """Per proportion and duration indicator: a table per treating health trust and per region.
 
     The cells are those of the indicator tables by unit (``report.units``), suppressed as
     there; the columns are the last :data:`UNIT_PERIODS` periods up to the reporting period.
@@ -385,7 +385,7 @@ def _units_view(report: Report, lab: Mapping[str, str], ids: list[str]) -> list[
     out: list[dict[str, Any]] = []
     for ind in ids:
         d = definition(ind)
-        if d.kind != "proportion" or not periods:
+        if d.kind == "count" or not periods:
             continue
         tables = []
         for dim in UNIT_DIMENSIONS:
@@ -396,6 +396,7 @@ def _units_view(report: Report, lab: Mapping[str, str], ids: list[str]) -> list[
                 lab=lab,
                 lang=lang,
                 suppressed_title=_suppressed_title(report, lab),
+                duration=d.kind == "duration",
             )
             known = [r for r in rows if not r["national"] and r["key"] != UNKNOWN_STRATUM]
             tables.append(

@@ -15,7 +15,7 @@ from typing import Any, Final
 import polars as pl
 
 from pakkeforlop.indicators.engine import UNKNOWN_STRATUM
-from pakkeforlop.numbers import Lang, fmt_count, fmt_interval, fmt_pct
+from pakkeforlop.numbers import Lang, fmt_count, fmt_days, fmt_interval, fmt_pct
 from pakkeforlop.plot import stratum_columns
 
 __all__ = ["UNIT_CELL_COLUMNS", "unit_cells", "unit_rows"]
@@ -33,6 +33,7 @@ UNIT_CELL_COLUMNS: Final = (
     "suppressed",
     "not_available",
     "not_available_reason",
+    "median_days",
 )
 
 
@@ -80,7 +81,11 @@ def unit_cells(
         pl.col(dimension).cast(pl.String).alias("unit"),
         "period",
         pl.lit(value=True).alias("present"),
-        *UNIT_CELL_COLUMNS[3:],
+        # a table of proportions only may come without the duration column
+        *(
+            c if c in table.columns else pl.lit(None, dtype=pl.Float64).alias(c)
+            for c in UNIT_CELL_COLUMNS[3:]
+        ),
     )
     units = (
         rows.select("unit")
@@ -110,9 +115,17 @@ def unit_cells(
 
 
 def _cell(
-    r: Mapping[str, Any], lab: Mapping[str, str], lang: Lang, suppressed_title: str
+    r: Mapping[str, Any],
+    lab: Mapping[str, str],
+    lang: Lang,
+    suppressed_title: str,
+    *,
+    duration: bool = False,
 ) -> dict[str, str]:
-    """One table cell: the text, its class, the n under it and a hover title."""
+    """One table cell: the text, its class, the n under it and a hover title.
+
+    A duration indicator's cell is its median days (``duration``); a proportion's, its share.
+    """
     n = r["denominator"]
     small = lab["n_small"].format(n=fmt_count(int(n), lang)) if n is not None else ""
     if not r["present"]:
@@ -120,12 +133,23 @@ def _cell(
     if r["not_available"]:
         reason = str(r["not_available_reason"] or "")
         return {"text": lab["not_available"], "class": "suppressed", "small": "", "title": reason}
-    if r["suppressed"] or r["value"] is None:
+    key = "median_days" if duration else "value"
+    if r["suppressed"] or r[key] is None:
         return {
             "text": lab["suppressed"],
             "class": "suppressed",
             "small": small,
             "title": suppressed_title,
+        }
+    if duration:
+        days = lab["days"].format(value=fmt_days(float(r["median_days"]), lang))
+        return {
+            "text": days,
+            "class": "value",
+            "small": small,
+            "title": lab["median_title"].format(
+                days=days, n=fmt_count(int(n), lang) if n is not None else ""
+            ),
         }
     title = lab["cell_title"].format(
         numerator=fmt_count(int(r["numerator"]), lang) if r["numerator"] is not None else "",
@@ -149,6 +173,7 @@ def unit_rows(
     lab: Mapping[str, str],
     lang: Lang,
     suppressed_title: str,
+    duration: bool = False,
 ) -> list[dict[str, Any]]:
     """The rows of one table per unit, ready for the template.
 
@@ -158,6 +183,7 @@ def unit_rows(
         lab: The report's labels (:func:`~pakkeforlop.report.report_labels`).
         lang: ``"nb"`` or ``"en"``.
         suppressed_title: The hover text of a suppressed cell (names the policy).
+        duration: Cells of a duration indicator (median days) rather than a proportion.
 
     Returns:
         One entry per unit: ``unit`` (its name, or the national label), ``national`` and
@@ -183,7 +209,8 @@ def unit_rows(
                 "key": "" if unit is None else str(unit),
                 "national": unit is None,
                 "cells": [
-                    _cell(r, lab, lang, suppressed_title) | {"period": str(r["period"])}
+                    _cell(r, lab, lang, suppressed_title, duration=duration)
+                    | {"period": str(r["period"])}
                     for r in row
                 ],
             }
