@@ -350,3 +350,11 @@ def test_detail_shows_activity_counts_as_counts() -> None:
 def test_codes_csv_keeps_its_column_order() -> None:
     out = runner.invoke(app, ["codes", "--format", "csv"]).stdout
     assert out.splitlines()[0].startswith("system,code,nb,en")
+
+
+def test_the_provenance_names_rule_regimes_and_the_treatment_start_rule() -> None:
+    result = runner.invoke(app, ["indicators", str(SAMPLE)])
+    assert result.exit_code == 0, result.output
+    err = " ".join(result.stderr.split())
+    assert "rule regime: rejected_referrals: only meaningful under the 2019 rule" in err
+    assert "treatment start after detox: first_registration_after_detox" in err
