@@ -8,6 +8,7 @@ what became of every registration.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -21,6 +22,7 @@ from pakkeforlop.schema import (
     FINDINGS_SCHEMA,
     PATHWAY_SCHEMA,
 )
+from pakkeforlop.timeline import compiled
 from pakkeforlop.timeline.assign import (
     ASSIGNMENT,
     GROUP,
@@ -84,7 +86,7 @@ class _Lookup:
         )
 
 
-def _with_identity(milestones: pl.DataFrame, rows: pl.DataFrame, lookup: _Lookup) -> pl.LazyFrame:
+def _with_identity(milestones: pl.DataFrame, rows: pl.LazyFrame, lookup: _Lookup) -> pl.LazyFrame:
     """Add identifiers, strata and source position, looked up from each instance's start row.
 
     A stratum missing on the start row is taken from the first registration of the pathway
@@ -103,8 +105,7 @@ def _with_identity(milestones: pl.DataFrame, rows: pl.DataFrame, lookup: _Lookup
     lacking = with_ids.filter(pl.any_horizontal(pl.col(s).is_null() for s in CARRIED_STRATA))
     if lacking.height:
         their_rows = (
-            rows.lazy()
-            .join(lacking.lazy().select(INSTANCE), on=INSTANCE, how="semi")
+            rows.join(lacking.lazy().select(INSTANCE), on=INSTANCE, how="semi")
             .select(INSTANCE, "_pos", "_row")
             .collect(engine=IN_MEMORY)
         )
@@ -141,6 +142,31 @@ def _assigned_rows(
         .rechunk()
     )
     return assigned_all, rows
+
+
+def _walked(
+    lf: pl.LazyFrame, frame: pl.DataFrame | None, not_treatment: Sequence[str]
+) -> compiled.Walked | None:
+    """Rules 2–5 in one compiled pass, when it applies (:mod:`pakkeforlop.timeline.compiled`).
+
+    It applies when every usable registration carries its type and every usable outcome is a
+    single letter A–Z (always so after :func:`pakkeforlop.read_extract` of the combined layout);
+    ``None`` otherwise, or when the pass is switched off, and the general path runs.
+    """
+    source = frame if frame is not None else lf
+    if not compiled.available() or not all_typed(source):
+        return None
+    ordered = order_events(lf, by_type=True)
+    if hash_collision(ordered):
+        ordered = order_events(lf, exact=True, by_type=True)
+    # the packed key holds the first letter of an outcome; anything longer takes the general path
+    letters = ordered.select(
+        (pl.col("_usable") & (pl.col("outcome").str.len_bytes() > 1)).any()
+        | (pl.col("_usable") & ((pl.col("_o") // 2**30) % 64 == 27)).any()
+    ).item()
+    if letters:
+        return None
+    return compiled.walk(ordered, not_treatment)
 
 
 def _without(
@@ -334,16 +360,22 @@ def build_pathways(
     # may have closed or joined a pathway. Each pass excludes at least one row, so this ends;
     # extracts whose rows all carry their type take one pass.
     invalid: list[pl.DataFrame] = []
-    while True:
-        assigned_all, rows = _assigned_rows(lf, frame)
-        bad = invalid_for_type(rows.lazy(), cat).collect(engine=IN_MEMORY)
-        if bad.is_empty():
-            break
-        invalid.append(bad.drop(INSTANCE))
-        lf, frame = _without(lf, frame, bad["_row"])
+    walked = _walked(lf, frame, rule.not_treatment)
+    if walked is not None:
+        # every usable row carries its type: nothing for the timeline to supply or re-check
+        assigned_all, rows, milestones = walked
+    else:
+        while True:
+            assigned_all, assigned = _assigned_rows(lf, frame)
+            bad = invalid_for_type(assigned.lazy(), cat).collect(engine=IN_MEMORY)
+            if bad.is_empty():
+                break
+            invalid.append(bad.drop(INSTANCE))
+            lf, frame = _without(lf, frame, bad["_row"])
+        rows = assigned.lazy()
+        milestones = aggregate_instances(rows, rule.not_treatment).collect(engine=IN_MEMORY)
     numbered = lf.with_row_index("_row")
     lookup = _Lookup(frame, numbered)
-    milestones = aggregate_instances(rows.lazy(), rule.not_treatment).collect(engine=IN_MEMORY)
     identified = _with_identity(milestones, rows, lookup).collect(engine=IN_MEMORY)
     instances = _chains(_settle(identified)).collect(engine=IN_MEMORY)
     keys = instances.lazy().select(INSTANCE, "pathway_key")
@@ -363,7 +395,7 @@ def build_pathways(
     findings = pl.concat(
         [
             empty_findings().lazy(),
-            *registration_findings(rows.lazy(), enrich),
+            *registration_findings(rows, enrich),
             # an orphan belongs to no pathway: no pathway key
             orphan_findings(
                 enrich(

@@ -192,7 +192,9 @@ def order_events(
     new_group = run_start(*group_key)
     return ordered.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos"),
-        pl.exclude("_o", *(GROUP if exact else ())),
+        # the instance-order key stays for the compiled pass, which reads type, event and
+        # outcome off it (pakkeforlop.timeline.compiled)
+        pl.exclude([*(() if by_type else ("_o",)), *(GROUP if exact else ())]),
         new_group.cum_sum().cast(pl.Int64).set_sorted().alias(GROUP_ID),
     )
 
@@ -404,7 +406,7 @@ def assign_instances(ordered: pl.DataFrame, narrow: pl.DataFrame | None = None) 
         # every usable row has its type: it is the instance's type (rule 3 has nothing to do)
         # and there are no typeless rows to explain
         typed = _numbered(
-            ordered.drop("_g", "_g2").with_columns(
+            ordered.drop("_g", "_g2", "_o").with_columns(
                 _type=pl.when(pl.col("_usable")).then(pl.col("pathway_type"))
             )
         ).with_columns(

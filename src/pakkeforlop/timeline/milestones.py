@@ -14,7 +14,13 @@ import polars as pl
 from pakkeforlop.schema import AGE_GROUPS, PATHWAY_SCHEMA
 from pakkeforlop.timeline.assign import GROUP_ID, segmented_count
 
-__all__ = ["INSTANCE", "age_group", "aggregate_instances", "with_running_counts"]
+__all__ = [
+    "INSTANCE",
+    "age_group",
+    "aggregate_instances",
+    "derived_milestones",
+    "with_running_counts",
+]
 
 #: The column that identifies one instance among the assigned rows (group, type and start
 #: number packed in one integer, see :func:`pakkeforlop.timeline.assign.assign_instances`).
@@ -158,17 +164,26 @@ def aggregate_instances(
             pl.col("evaluation_dates").fill_null([]),
             pl.col("evaluation_care_levels").fill_null([]),
             pl.col("activity_outcomes").fill_null([]),
-        )
-        .with_columns(
-            age_at_start=pl.coalesce(
-                "_age_a", pl.col("start_date").dt.year() - pl.col("_birth_year")
-            ).cast(PATHWAY_SCHEMA["age_at_start"]),
-            extended_assessment=pl.col("first_decision_outcome") == "U",
             direct_to_treatment=pl.col("_first_c_pos").is_not_null()
             & (
                 pl.col("_first_m_pos").is_null() | (pl.col("_first_m_pos") > pl.col("_first_c_pos"))
             ),
         )
         .drop("_first_c_pos", "_first_m_pos")
-        .with_columns(age_group=age_group(pl.col("age_at_start")))
+        .pipe(derived_milestones)
     )
+
+
+def derived_milestones(instances: pl.LazyFrame) -> pl.LazyFrame:
+    """Add what follows from an instance's own milestones: age at start and group, C-U first.
+
+    The age at start is the age on the start (A) registration, else the start year less the
+    birth year (domain/extract-and-timeline.md §2). Shared by both ways of building the
+    instances (this module and :mod:`pakkeforlop.timeline.compiled`).
+    """
+    return instances.with_columns(
+        age_at_start=pl.coalesce(
+            "_age_a", pl.col("start_date").dt.year() - pl.col("_birth_year")
+        ).cast(PATHWAY_SCHEMA["age_at_start"]),
+        extended_assessment=pl.col("first_decision_outcome") == "U",
+    ).with_columns(age_group=age_group(pl.col("age_at_start")))
