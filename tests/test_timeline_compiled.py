@@ -224,3 +224,60 @@ def test_a_fresh_process_after_warm_up_loads_the_cache(tmp_path: Path) -> None:
     second = _child(env)
     assert second["misses"] == 0 and second["hits"] == 1, second
     assert any((tmp_path / "cache").rglob("*.nbi"))
+
+
+def test_groups_sharing_the_keys_hash_bits_are_ordered_as_the_general_path(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Keep only 4 bits of the group hash in the key: nearly every group then shares them with
+    # others (at full width about one pair per million groups does), so the local re-sort by
+    # the full hash and the split of groups by the payload's second hash are exercised.
+    monkeypatch.setattr(compiled, "_HASH_SHIFT", 60)
+    keys_seen: list[int] = []
+    order = compiled._order
+
+    def spy(keys: pl.DataFrame) -> object:
+        result = order(keys)
+        assert result is not None
+        keys_seen.append(keys.height)
+        return result
+
+    monkeypatch.setattr(compiled, "_order", spy)
+    _both(generate(300, seed=8).events)
+    assert keys_seen, "the compiled path was not taken"
+
+
+def test_two_groups_with_one_full_hash_take_the_general_path() -> None:
+    # rows of two groups whose first hash is equal and second differs: no order by hash exists
+    keys = pl.DataFrame(
+        {
+            "_k": pl.Series([5 << 26, 5 << 26], dtype=pl.UInt64),
+            "_g": pl.Series([5 << 26, 5 << 26], dtype=pl.UInt64),
+            "_payload": pl.Series([1 << 18, 2 << 18], dtype=pl.UInt64),
+        }
+    )
+    assert compiled._order(keys) is None
+    # the same first hash with the same second hash is one group: ordered
+    same = keys.with_columns(pl.Series("_payload", [1 << 18, (1 << 18) + 1], dtype=pl.UInt64))
+    apart = pl.Series("_k", [5 << 26, (5 << 26) + 1], dtype=pl.UInt64)
+    assert compiled._order(same.with_columns(apart)) is not None
+
+
+def test_duplicate_registrations_take_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # two registrations alike in every part of the key: only the general path's tie break
+    # (file, outcome, row) orders them
+    ev = events(
+        ("p", "i", "2023-01-02", "D11", "A", None),
+        ("p", "i", "2023-01-02", "D11", "A", None),
+        ("p", "i", "2023-01-05", "D11", "M", None),
+    )
+    calls: list[object] = []
+    kernel = compiled._kernel
+
+    def spy() -> object:
+        calls.append(1)
+        return kernel()
+
+    monkeypatch.setattr(compiled, "_kernel", spy)
+    _both(ev)
+    assert not calls

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 from pathlib import Path
-from typing import NamedTuple
+from typing import Final, NamedTuple
 
 import polars as pl
 
@@ -41,6 +41,7 @@ from pakkeforlop.timeline.checks import (
     parallel_findings,
     pathway_findings,
     registration_findings,
+    registration_flags,
     type_validity_findings,
 )
 from pakkeforlop.timeline.milestones import INSTANCE, aggregate_instances, with_running_counts
@@ -62,6 +63,19 @@ class Timeline(NamedTuple):
     excluded: no patient, institution, date or event to place it by) and ``orphan_rule``."""
 
 
+#: The event columns a finding's message and position need, looked up for the flagged rows.
+_LOOKED_UP: Final = (
+    "source_file",
+    "source_row",
+    "patient_id",
+    "institution_id",
+    "code",
+    "event",
+    "event_date",
+    "outcome",
+)
+
+
 class _Lookup:
     """Columns of the event table for given row numbers.
 
@@ -72,7 +86,7 @@ class _Lookup:
         self.frame = frame
         self.numbered = numbered
 
-    def rows(self, row_numbers: pl.Series, columns: list[str | pl.Expr]) -> pl.DataFrame:
+    def rows(self, row_numbers: pl.Series, columns: Sequence[str | pl.Expr]) -> pl.DataFrame:
         """The ``columns`` of the rows numbered ``row_numbers`` (no nulls), in that order."""
         if self.frame is not None:
             return self.frame.select(columns).select(pl.all().gather(row_numbers))
@@ -144,29 +158,55 @@ def _assigned_rows(
     return assigned_all, rows
 
 
-def _walked(
+def _fast(
     lf: pl.LazyFrame, frame: pl.DataFrame | None, not_treatment: Sequence[str]
 ) -> compiled.Walked | None:
-    """Rules 2–5 in one compiled pass, when it applies (:mod:`pakkeforlop.timeline.compiled`).
+    """Rules 2–5 in one sort and one compiled pass, when they apply (``None`` otherwise).
 
-    It applies when every usable registration carries its type and every usable outcome is a
-    single letter A–Z (always so after :func:`pakkeforlop.read_extract` of the combined layout);
-    ``None`` otherwise, or when the pass is switched off, and the general path runs.
+    They apply when every usable registration carries its type, as in the combined layout
+    (:mod:`pakkeforlop.timeline.compiled` says what else it needs); not when the pass is
+    switched off.
     """
     source = frame if frame is not None else lf
     if not compiled.available() or not all_typed(source):
         return None
-    ordered = order_events(lf, by_type=True)
-    if hash_collision(ordered):
-        ordered = order_events(lf, exact=True, by_type=True)
-    # the packed key holds the first letter of an outcome; anything longer takes the general path
-    letters = ordered.select(
-        (pl.col("_usable") & (pl.col("outcome").str.len_bytes() > 1)).any()
-        | (pl.col("_usable") & ((pl.col("_o") // 2**30) % 64 == 27)).any()
-    ).item()
-    if letters:
-        return None
-    return compiled.walk(ordered, not_treatment)
+    return compiled.walk_events(lf, not_treatment)
+
+
+def _general(
+    lf: pl.LazyFrame, frame: pl.DataFrame | None, cat: Catalogue, not_treatment: Sequence[str]
+) -> tuple[compiled.Walked, list[pl.DataFrame], pl.LazyFrame, pl.DataFrame | None]:
+    """Rules 2–5 by vectorised passes: the definition, and the path for typeless rows.
+
+    A typeless registration (split layout) learns its type from the pathway it joins; if that
+    type does not allow its code, the row is excluded like any invalid code (never half-used,
+    domain/extract-and-timeline.md §1) and the assignment is done again without it, since it
+    may have closed or joined a pathway. Each pass excludes at least one row, so this ends;
+    extracts whose rows all carry their type take one pass.
+
+    Returns:
+        What assignment gives, the rows excluded that way (with their columns), and the events
+        (and eager frame) without them.
+    """
+    invalid: list[pl.DataFrame] = []
+    while True:
+        assigned_all, assigned = _assigned_rows(lf, frame)
+        bad = invalid_for_type(assigned.lazy(), cat).collect(engine=IN_MEMORY)
+        if bad.is_empty():
+            break
+        invalid.append(bad.drop(INSTANCE))
+        lf, frame = _without(lf, frame, bad["_row"])
+    rows = assigned.lazy()
+    walked = compiled.Walked(
+        assigned_all=assigned_all.lazy().select("_row", INSTANCE, "assignment", "orphan_rule"),
+        rows=rows,
+        orphans=assigned_all.filter(pl.col("orphan_rule").is_not_null()).select(
+            "_row", "orphan_rule"
+        ),
+        flagged=registration_flags(rows).collect(engine=IN_MEMORY),
+        milestones=aggregate_instances(rows, not_treatment).collect(engine=IN_MEMORY),
+    )
+    return walked, invalid, lf, frame
 
 
 def _without(
@@ -354,39 +394,21 @@ def build_pathways(
         latest = lf.filter(usable_row()).select(pl.col("event_date").max()).collect().item()
         as_of = latest if isinstance(latest, dt.date) else dt.date.today()
 
-    # A typeless registration (split layout) learns its type from the pathway it joins; if that
-    # type does not allow its code, the row is excluded like any invalid code (never half-used,
-    # domain/extract-and-timeline.md §1) and the assignment is done again without it, since it
-    # may have closed or joined a pathway. Each pass excludes at least one row, so this ends;
-    # extracts whose rows all carry their type take one pass.
+    walked = _fast(lf, frame, rule.not_treatment)
     invalid: list[pl.DataFrame] = []
-    walked = _walked(lf, frame, rule.not_treatment)
-    if walked is not None:
-        # every usable row carries its type: nothing for the timeline to supply or re-check
-        assigned_all, rows, milestones = walked
-    else:
-        while True:
-            assigned_all, assigned = _assigned_rows(lf, frame)
-            bad = invalid_for_type(assigned.lazy(), cat).collect(engine=IN_MEMORY)
-            if bad.is_empty():
-                break
-            invalid.append(bad.drop(INSTANCE))
-            lf, frame = _without(lf, frame, bad["_row"])
-        rows = assigned.lazy()
-        milestones = aggregate_instances(rows, rule.not_treatment).collect(engine=IN_MEMORY)
+    if walked is None:
+        walked, invalid, lf, frame = _general(lf, frame, cat, rule.not_treatment)
     numbered = lf.with_row_index("_row")
     lookup = _Lookup(frame, numbered)
-    identified = _with_identity(milestones, rows, lookup).collect(engine=IN_MEMORY)
+    identified = _with_identity(walked.milestones, walked.rows, lookup).collect(engine=IN_MEMORY)
     instances = _chains(_settle(identified)).collect(engine=IN_MEMORY)
     keys = instances.lazy().select(INSTANCE, "pathway_key")
 
     def enrich(flagged: pl.LazyFrame) -> pl.LazyFrame:
         # flagged rows are few: gathered by row number, not joined against the whole table
         rows_flagged = flagged.collect(engine=IN_MEMORY)
-        looked_up = lookup.rows(
-            rows_flagged["_row"],
-            ["source_file", "source_row", "patient_id", "institution_id", "code"],
-        )
+        wanted = [c for c in _LOOKED_UP if c not in rows_flagged.columns]
+        looked_up = lookup.rows(rows_flagged["_row"], wanted)
         enriched = pl.concat([rows_flagged, looked_up], how="horizontal").lazy()
         if INSTANCE in rows_flagged.columns:
             enriched = enriched.join(keys, on=INSTANCE, how="left")
@@ -395,19 +417,16 @@ def build_pathways(
     findings = pl.concat(
         [
             empty_findings().lazy(),
-            *registration_findings(rows, enrich),
+            *registration_findings(enrich(walked.flagged.lazy())),
             # an orphan belongs to no pathway: no pathway key
-            orphan_findings(
-                enrich(
-                    assigned_all.lazy().filter(pl.col("orphan_rule").is_not_null()).drop(INSTANCE)
-                )
-            ),
+            orphan_findings(enrich(walked.orphans.lazy())),
             *pathway_findings(instances.lazy()),
             parallel_findings(instances.lazy(), as_of),
             type_validity_findings(enrich(pl.concat(invalid).lazy()) if invalid else None),
         ]
     ).collect(engine=IN_MEMORY)
-    del rows
+    assigned_all = walked.assigned_all
+    del walked
 
     per_pathway = (
         findings.lazy()
@@ -431,8 +450,7 @@ def build_pathways(
     )
     # what became of each registration: computed only when a caller collects it
     assignments = (
-        assigned_all.lazy()
-        .select("_row", INSTANCE, "assignment", "orphan_rule")
+        assigned_all.select("_row", INSTANCE, "assignment", "orphan_rule")
         .join(numbered.select("_row", "source_file", "source_row", "patient_id"), on="_row")
         .join(keys, on=INSTANCE, how="left")
         .select(

@@ -28,6 +28,7 @@ __all__ = [
     "assign_instances",
     "hash_collision",
     "order_events",
+    "outcome_code",
     "run_start",
     "segmented_count",
 ]
@@ -66,24 +67,44 @@ def _order_key(*, by_type: bool = False) -> pl.Expr:
     days = (pl.col("event_date").cast(pl.Int64).fill_null(0) + 2**19).clip(0, 2**20 - 1).cast(u64)
     event = pl.col("event").to_physical().fill_null(15).cast(u64)
     ptype = pl.col("pathway_type").to_physical().fill_null(15).cast(u64)
-    # outcome letters A..Z -> 1..26, anything else (e.g. '?') 27, none or empty 0; an enum cast
-    # of the first character is a look-up in 26 values, far cheaper than decoding bytes
-    first = pl.col("outcome").str.slice(0, 1)
-    letter = first.cast(pl.Enum([chr(c) for c in range(65, 91)]), strict=False).to_physical()
-    outcome = (
-        pl.when(letter.is_not_null())
-        .then(letter.cast(pl.Int64) + 1)
-        .when(first.str.len_bytes() > 0)
-        .then(27)
-        .otherwise(0)
-        .cast(u64)
-    )
+    outcome = outcome_code()
     # the source row breaks remaining ties; 30 bits (a billion rows per file)
     row = pl.col("source_row").fill_null(0).cast(u64) & (2**30 - 1)
     if by_type:
         code = pl.when(usable_row()).then(ptype).otherwise(_NO_TYPE).cast(u64)
         return code * 2**60 + days * 2**40 + event * 2**36 + outcome * 2**30 + row
     return days * 2**44 + event * 2**40 + ptype * 2**36 + outcome * 2**30 + row
+
+
+def outcome_code() -> pl.Expr:
+    """The outcome's first letter as a number: A..Z 1..26, anything else 27, none or empty 0.
+
+    An enum cast of the first character is a look-up in 26 values, far cheaper than decoding
+    bytes.
+
+    Examples:
+        >>> import polars as pl
+        >>> pl.DataFrame({"outcome": ["U", None, "?", "B"]}).select(outcome_code())["outcome"]
+        ... # doctest: +NORMALIZE_WHITESPACE
+        shape: (4,)
+        Series: 'outcome' [u64]
+        [
+            21
+            0
+            27
+            2
+        ]
+    """
+    first = pl.col("outcome").str.slice(0, 1)
+    letter = first.cast(pl.Enum([chr(c) for c in range(65, 91)]), strict=False).to_physical()
+    return (
+        pl.when(letter.is_not_null())
+        .then(letter.cast(pl.Int64) + 1)
+        .when(first.str.len_bytes() > 0)
+        .then(27)
+        .otherwise(0)
+        .cast(pl.UInt64)
+    )
 
 
 def usable_row() -> pl.Expr:
@@ -192,9 +213,7 @@ def order_events(
     new_group = run_start(*group_key)
     return ordered.select(
         pl.int_range(pl.len(), dtype=pl.Int64).alias("_pos"),
-        # the instance-order key stays for the compiled pass, which reads type, event and
-        # outcome off it (pakkeforlop.timeline.compiled)
-        pl.exclude([*(() if by_type else ("_o",)), *(GROUP if exact else ())]),
+        pl.exclude("_o", *(GROUP if exact else ())),
         new_group.cum_sum().cast(pl.Int64).set_sorted().alias(GROUP_ID),
     )
 
@@ -406,7 +425,7 @@ def assign_instances(ordered: pl.DataFrame, narrow: pl.DataFrame | None = None) 
         # every usable row has its type: it is the instance's type (rule 3 has nothing to do)
         # and there are no typeless rows to explain
         typed = _numbered(
-            ordered.drop("_g", "_g2", "_o").with_columns(
+            ordered.drop("_g", "_g2").with_columns(
                 _type=pl.when(pl.col("_usable")).then(pl.col("pathway_type"))
             )
         ).with_columns(

@@ -8,26 +8,24 @@ start (A) row, so every finding points at a line the user can open.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable
+from typing import Final
 
 import polars as pl
 
 from pakkeforlop.codes import Catalogue
 from pakkeforlop.findings import empty_findings, finding_rows
-from pakkeforlop.timeline.assign import IN_MEMORY
 
 __all__ = [
+    "FLAGGED",
     "invalid_for_type",
     "orphan_findings",
     "parallel_findings",
     "pathway_findings",
     "registration_findings",
+    "registration_flags",
     "type_validity_findings",
 ]
 
-#: Adds what the narrow timeline rows lack (file, row, patient, institution, code, pathway key)
-#: to a frame of flagged rows, by their ``_row`` and ``_ikey``.
-Enrich = Callable[[pl.LazyFrame], pl.LazyFrame]
 
 _ev = pl.col("event")
 _where = pl.format("{} row {}", pl.col("source_file"), pl.col("source_row"))
@@ -37,19 +35,19 @@ def _msg(text: str, *cols: str | pl.Expr) -> pl.Expr:
     return pl.format("{}: " + text, _where, *cols)
 
 
-def registration_findings(rows: pl.LazyFrame, enrich: Enrich) -> list[pl.LazyFrame]:
-    """208, 211, 221, 222, 223 and the decision-count rules, on rows with running counts.
+def _registration_checks() -> dict[str, tuple[pl.Expr, pl.Expr]]:
+    """Per register check on single registrations: its condition and its message.
 
-    The flagged rows (few) are gathered first and enriched once, so the wide event table is
-    joined a single time whatever the number of rules.
+    The conditions read the running counts of :func:`~pakkeforlop.timeline.milestones.
+    with_running_counts`; the compiled pass evaluates the same conditions as it walks
+    (:mod:`pakkeforlop.timeline.kernel`, in the order of ``REGISTRATION_RULES``).
     """
     c_before = pl.col("_c_before")
     m_before = pl.col("_m_before")
     direct = (c_before == 0) & pl.col("outcome").is_in(["P", "T"])
     date = pl.col("event_date")
-    checks: list[tuple[str, pl.Expr, pl.Expr]] = [
-        (
-            "decision_without_attendance",
+    return {
+        "decision_without_attendance": (
             (_ev == "C") & (m_before == 0) & ~direct,
             _msg(
                 "clinical decision (C-{}) on {} without an earlier first attendance (M), and not"
@@ -58,28 +56,23 @@ def registration_findings(rows: pl.LazyFrame, enrich: Enrich) -> list[pl.LazyFra
                 date,
             ),
         ),
-        (
-            "attendance_after_decision",
+        "attendance_after_decision": (
             (_ev == "M") & (c_before > 0),
             _msg("first attendance (M) on {} comes after the clinical decision (C)", date),
         ),
-        (
-            "evaluation_without_decision",
+        "evaluation_without_decision": (
             (_ev == "E") & (c_before == 0),
             _msg("evaluation point (E) on {} without an earlier clinical decision (C)", date),
         ),
-        (
-            "feedback_without_decision",
+        "feedback_without_decision": (
             (_ev == "F") & (c_before == 0),
             _msg("feedback to referrer (F) on {} without an earlier clinical decision (C)", date),
         ),
-        (
-            "onset_after_decision",
+        "onset_after_decision": (
             (_ev == "P") & (c_before > 0),
             _msg("onset of psychotic symptoms (P) on {} after the clinical decision (C)", date),
         ),
-        (
-            "too_many_decisions",
+        "too_many_decisions": (
             (_ev == "C") & (c_before >= 2),
             _msg(
                 "clinical decision (C) on {} is number {} in the pathway; at most two are allowed",
@@ -87,8 +80,7 @@ def registration_findings(rows: pl.LazyFrame, enrich: Enrich) -> list[pl.LazyFra
                 c_before + 1,
             ),
         ),
-        (
-            "second_decision_without_extended",
+        "second_decision_without_extended": (
             (_ev == "C") & (c_before == 1) & (pl.col("_first_c_outcome").fill_null("") != "U"),
             _msg(
                 "second clinical decision (C) on {} although the first (C-{}) did not call for"
@@ -97,23 +89,52 @@ def registration_findings(rows: pl.LazyFrame, enrich: Enrich) -> list[pl.LazyFra
                 pl.col("_first_c_outcome").fill_null("?"),
             ),
         ),
-    ]
-    flagged = pl.concat(
+    }
+
+
+#: The columns of a flagged registration (:func:`registration_flags`).
+FLAGGED: Final = ("_row", "_ikey", "_rule", "_c_before", "_first_c_outcome")
+
+
+def registration_flags(rows: pl.LazyFrame) -> pl.LazyFrame:
+    """208, 211, 221, 222, 223 and the decision-count rules: which registrations break them.
+
+    Args:
+        rows: Assigned registrations with running counts (the general path).
+
+    Returns:
+        One row per (registration, rule it breaks): :data:`FLAGGED`, ``_rule`` the rule id.
+    """
+    return pl.concat(
         [
-            rows.filter(cond).with_columns(pl.lit(rule_id).alias("_rule"))
-            for rule_id, cond, _ in checks
+            rows.filter(cond).select(
+                "_row",
+                "_ikey",
+                pl.lit(rule_id).alias("_rule"),
+                pl.col("_c_before").cast(pl.Int64),
+                pl.col("_first_c_outcome").cast(pl.String),
+            )
+            for rule_id, (cond, _) in _registration_checks().items()
         ]
-    ).collect(engine=IN_MEMORY)
-    enriched = enrich(flagged.lazy())
+    )
+
+
+def registration_findings(flagged: pl.LazyFrame) -> list[pl.LazyFrame]:
+    """The findings of the flagged registrations (:func:`registration_flags`), enriched.
+
+    Args:
+        flagged: The flagged rows with their file, row, code, date, outcome and pathway key
+            looked up (few rows: the wide event table is read once whatever the number of rules).
+    """
     return [
         finding_rows(
-            enriched.filter(pl.col("_rule") == rule_id),
+            flagged.filter(pl.col("_rule") == rule_id),
             rule_id,
             message,
             column="event",
             value=pl.col("code"),
         )
-        for rule_id, _, message in checks
+        for rule_id, (_, message) in _registration_checks().items()
     ]
 
 
