@@ -51,7 +51,7 @@ from pakkeforlop.partition import (
     suggest_partitions,
 )
 from pakkeforlop.schema import FINDINGS_SCHEMA
-from pakkeforlop.timeline import Timeline, build_pathways
+from pakkeforlop.timeline import Timeline, build_pathways, compiled
 from pakkeforlop.validate import ValidationReport, build_report, thresholds_from, validate_events
 from pakkeforlop.validate.checks import (
     no_usable_registrations,
@@ -204,6 +204,7 @@ def prepare(
     """
     settings = read or ReadSettings()
     shown = progress or _Quiet()
+    warming = compiled.warm_up_in_background()
     catalogue = load_catalogue(settings.edition, extension=settings.extension)
     if isinstance(source, Extract):
         extract = source
@@ -225,6 +226,9 @@ def prepare(
             findings=extract.findings.filter(mine),
             excluded=extract.excluded.filter(mine),
         )
+    if warming is not None and warming.is_alive():
+        with shown.phase(compiled.WARM_UP_LABEL):
+            warming.join()
     with shown.phase("building pathways"):
         timeline = build_pathways(
             extract.events,

@@ -76,6 +76,10 @@ _LOOKED_UP: Final = (
 )
 
 
+#: From this many rows on, :meth:`_Lookup.rows` reads them in row order.
+_IN_ROW_ORDER: Final = 10_000
+
+
 class _Lookup:
     """Columns of the event table for given row numbers.
 
@@ -89,7 +93,13 @@ class _Lookup:
     def rows(self, row_numbers: pl.Series, columns: Sequence[str | pl.Expr]) -> pl.DataFrame:
         """The ``columns`` of the rows numbered ``row_numbers`` (no nulls), in that order."""
         if self.frame is not None:
-            return self.frame.select(columns).select(pl.all().gather(row_numbers))
+            if row_numbers.len() < _IN_ROW_ORDER:
+                return self.frame.select(columns).select(pl.all().gather(row_numbers))
+            # many rows (one per pathway): read them in row order, which touches the table
+            # front to back, then put them back in the order asked for
+            order = row_numbers.arg_sort()
+            in_order = self.frame.select(columns).select(pl.all().gather(row_numbers.gather(order)))
+            return in_order.select(pl.all().gather(order.arg_sort()))
         wanted = pl.DataFrame({"_row": row_numbers.cast(pl.UInt32)}).lazy()
         return (
             wanted.join(
@@ -260,9 +270,11 @@ def _settle(instances: pl.DataFrame) -> pl.LazyFrame:
             .then(dup)
             .otherwise(pl.int_range(pl.len()).over("pathway_id"))
         )
+    # both paths build the instances in this order already; sorting them again (a million
+    # rows of fifty columns) is paid only if not
+    ordered = instances if instances[INSTANCE].is_sorted() else instances.sort(INSTANCE)
     return (
-        instances.lazy()
-        .sort(INSTANCE)
+        ordered.lazy()
         .with_columns(
             _next_start=pl.when(same_type).then(pl.col("start_date").shift(-1)),
             pathway_type=pl.col("_type"),
@@ -290,42 +302,45 @@ def _settle(instances: pl.DataFrame) -> pl.LazyFrame:
     )
 
 
-def _chains(instances: pl.LazyFrame) -> pl.LazyFrame:
+def _chains(instances: pl.DataFrame) -> pl.DataFrame:
     """Link transfers into chains (``chain_id``), named after the chain's first instance.
 
     A transfer is an end X-O followed by a new start of the same type at another institution on
-    or after that end. Instances are ordered by a hash of the patient, type and start; the
-    patient itself is compared too, so a hash collision cannot link two patients. Only the
-    columns the links need are sorted; the instances keep their order.
+    or after that end. Instances are ordered by a hash of the patient, type and start (integers
+    only); the few candidate links are then checked on the patient and institution themselves,
+    so a hash collision can neither link two patients nor hide a change of institution. The
+    instances keep their order.
     """
+    u32 = pl.UInt32
     links = instances.select(
-        INSTANCE,
-        "patient_id",
-        "_type",
-        "start_date",
-        "end_date",
-        "end_reason",
-        "institution_id",
-        "pathway_key",
+        _i=pl.int_range(pl.len(), dtype=u32),
         _p=pl.col("patient_id").hash(seed=0),
-    ).sort(["_p", "_type", "start_date", INSTANCE])
-    same = ~run_start("_p", "patient_id", "_type")
-    continues = (
-        same
-        & (pl.col("end_reason").shift(1) == "O")
-        & (pl.col("institution_id").shift(1) != pl.col("institution_id"))
-        & (pl.col("start_date") >= pl.col("end_date").shift(1))
-    ).fill_null(False)
-    # a continuation always follows an instance of the same patient and type, so filling
-    # forward over the whole sorted table stays within the chain
-    chain = links.select(
-        INSTANCE,
-        chain_id=pl.when(continues)
-        .then(pl.lit(None, dtype=pl.String))
-        .otherwise(pl.col("pathway_key"))
-        .forward_fill(),
+        _t=pl.col("_type").to_physical(),
+        _start=pl.col("start_date"),
+        _end=pl.col("end_date"),
+        _transfer=(pl.col("end_reason") == "O").fill_null(value=False),
+    ).sort("_p", "_t", "_start", "_i")
+    maybe = (
+        ~run_start("_p", "_t")
+        & pl.col("_transfer").shift(1).fill_null(value=False)
+        & (pl.col("_start") >= pl.col("_end").shift(1)).fill_null(value=False)
     )
-    return instances.join(chain, on=INSTANCE, how="left", maintain_order="left")
+    candidates = links.select("_i", _prev=pl.col("_i").shift(1), _maybe=maybe).filter("_maybe")
+    ids = instances.select("patient_id", "institution_id")
+    this = ids.select(pl.all().gather(candidates["_i"]))
+    prev = ids.select(pl.all().gather(candidates["_prev"]))
+    real = (this["patient_id"] == prev["patient_id"]) & (
+        this["institution_id"] != prev["institution_id"]
+    )
+    continues = pl.col("_i").is_in(candidates["_i"].filter(real).implode())
+    # a continuation follows an instance of the same patient and type, so filling forward over
+    # the whole sorted table stays within the chain
+    roots = (
+        links.select("_i", _root=pl.when(continues).then(None).otherwise(pl.col("_i")))
+        .with_columns(pl.col("_root").forward_fill())
+        .sort("_i")
+    )
+    return instances.with_columns(chain_id=instances["pathway_key"].gather(roots["_root"]))
 
 
 def build_pathways(
@@ -401,7 +416,7 @@ def build_pathways(
     numbered = lf.with_row_index("_row")
     lookup = _Lookup(frame, numbered)
     identified = _with_identity(walked.milestones, walked.rows, lookup).collect(engine=IN_MEMORY)
-    instances = _chains(_settle(identified)).collect(engine=IN_MEMORY)
+    instances = _chains(_settle(identified).collect(engine=IN_MEMORY))
     keys = instances.lazy().select(INSTANCE, "pathway_key")
 
     def enrich(flagged: pl.LazyFrame) -> pl.LazyFrame:

@@ -27,6 +27,7 @@ runs the state machine as plain Python (slow; for tests).
 from __future__ import annotations
 
 import os
+import threading
 from collections.abc import Callable, Sequence
 from typing import Final, NamedTuple, cast
 
@@ -45,7 +46,20 @@ from pakkeforlop.timeline.assign import (
 )
 from pakkeforlop.timeline.milestones import INSTANCE, derived_milestones
 
-__all__ = ["ENV_SWITCH", "Walked", "available", "walk_events", "warm_up"]
+__all__ = [
+    "ENV_SWITCH",
+    "WARM_UP_LABEL",
+    "Walked",
+    "available",
+    "walk_events",
+    "warm_up",
+    "warm_up_in_background",
+]
+
+#: What a progress display says while waiting for :func:`warm_up_in_background`.
+WARM_UP_LABEL: Final = (
+    "loading the compiled timeline (it compiles once after installing: a few seconds)"
+)
 
 #: Environment variable that turns the compiled pass off when set to ``0``.
 ENV_SWITCH: Final = "PAKKEFORLOP_COMPILED_TIMELINE"
@@ -426,3 +440,17 @@ def warm_up() -> None:
         _readonly(one, np.uint64),
         0,
     )
+
+
+def warm_up_in_background() -> threading.Thread | None:
+    """Start :func:`warm_up` in a thread (``None`` when the pass is not available).
+
+    The pipeline starts it before reading the extract, so that loading (or, the first time,
+    compiling) the pass overlaps the read; it joins the thread before building pathways and
+    shows :data:`WARM_UP_LABEL` if it is still running then.
+    """
+    if not available():
+        return None
+    thread = threading.Thread(target=warm_up, name="pakkeforlop-warm-up", daemon=True)
+    thread.start()
+    return thread
