@@ -281,3 +281,17 @@ def test_duplicate_registrations_take_the_general_path(monkeypatch: pytest.Monke
     monkeypatch.setattr(compiled, "_kernel", spy)
     _both(ev)
     assert not calls
+
+
+def test_warm_up_command(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from pakkeforlop_cli.main import app
+
+    runner = CliRunner()
+    done = runner.invoke(app, ["warm-up"])
+    assert done.exit_code == 0, done.output
+    assert done.output.startswith("timeline pass ") and " s" in done.output
+    monkeypatch.setenv(compiled.ENV_SWITCH, "0")
+    off = runner.invoke(app, ["warm-up"])
+    assert off.exit_code == 2 and "switched off" in off.output

@@ -15,7 +15,7 @@ import typer
 
 from pakkeforlop import __version__
 
-from . import codes, indicators, report, synth, timeline, validate
+from . import codes, indicators, report, synth, timeline, validate, warmup
 from .common import DEBUG_ENV
 
 app = typer.Typer(
@@ -72,3 +72,4 @@ app.command("timeline")(timeline.timeline_command)
 app.command("report")(report.report_command)
 app.command("synth")(synth.synth_command)
 app.command("codes")(codes.codes_command)
+app.command("warm-up")(warmup.warm_up_command)

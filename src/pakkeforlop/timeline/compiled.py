@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Sequence
 from typing import Final, NamedTuple, cast
 
@@ -50,6 +51,7 @@ __all__ = [
     "ENV_SWITCH",
     "WARM_UP_LABEL",
     "Walked",
+    "WarmUp",
     "available",
     "walk_events",
     "warm_up",
@@ -235,16 +237,6 @@ def _care(values: np.ndarray) -> pl.Series:
     return _CARE.gather(_codes(np.where(values == kernel.NULL, -1, values) + 1))
 
 
-def _date(values: np.ndarray) -> pl.Series:
-    raw = pl.Series(values)
-    return pl.select(pl.when(raw != kernel.NULL).then(raw).cast(pl.Int32).cast(pl.Date)).to_series()
-
-
-def _int(values: np.ndarray, dtype: pl.DataType) -> pl.Series:
-    raw = pl.Series(values)
-    return pl.select(pl.when(raw != kernel.NULL).then(raw).cast(dtype)).to_series()
-
-
 def _lists(offsets: np.ndarray, values: pl.Series, dtype: pl.DataType) -> pl.Series:
     """A list column from offsets (``n + 1``) and the flat values."""
     # through polars, not pa.array: pyarrow's numpy conversion imports pandas (a quarter second)
@@ -256,65 +248,103 @@ def _event_mask(events: Sequence[str]) -> int:
     return sum(1 << EVENT_SAME_DAY_ORDER.index(e) for e in events)
 
 
+#: The instance fields read as they are (counts, numbers), as dates, outcomes and care levels.
+_DATES: Final = {
+    "start_date": kernel.F_START,
+    "first_attendance_date": kernel.F_FIRST_M,
+    "first_decision_date": kernel.F_FIRST_C,
+    "final_decision_date": kernel.F_FINAL_C,
+    "detox_end_date": kernel.F_DETOX,
+    "treatment_start_date": kernel.F_TREAT,
+    "first_evaluation_date": kernel.F_FIRST_E,
+    "plan_date": kernel.F_PLAN,
+    "information_date": kernel.F_INFO,
+    "referrer_feedback_date": kernel.F_REFERRER,
+    "first_postponement_date": kernel.F_FIRST_L,
+    "end_date": kernel.F_END,
+}
+_OUTCOMES: Final = {
+    "first_decision_outcome": kernel.F_FIRST_C_OUT,
+    "final_decision_outcome": kernel.F_FINAL_C_OUT,
+    "help_needed": kernel.F_HELP,
+    "end_reason": kernel.F_END_REASON,
+}
+_CARE_LEVELS: Final = {
+    "detox_end_care_level": kernel.F_DETOX_CARE,
+    "treatment_start_care_level": kernel.F_TREAT_CARE,
+    "care_level": kernel.F_CARE_FINAL,
+}
+_COUNTS: Final = {
+    "decision_count": kernel.F_N_C,
+    "evaluation_count": kernel.F_N_E,
+    "postponements": kernel.F_N_L,
+    "event_count": kernel.F_N_EV,
+}
+_FLAGS: Final = {
+    "feedback_tool": kernel.F_FEEDBACK_TOOL,
+    "standard_tool": kernel.F_STANDARD_TOOL,
+    "direct_to_treatment": kernel.F_DIRECT,
+}
+
+
 def _milestones(
     inst: np.ndarray,
     ikey: np.ndarray,
     lists: tuple[np.ndarray, ...],
 ) -> pl.DataFrame:
-    """The instance frame, with the columns and types of ``aggregate_instances``."""
+    """The instance frame, with the columns and types of ``aggregate_instances``.
+
+    The instance matrix becomes a frame of integer columns (no copies) that one select turns
+    into dates, letters and care levels, every column on its own core.
+    """
     e_off, e_day, e_care, a_off, a_code = lists
     f = inst
-    collaboration = np.where(
-        f[kernel.F_COLLAB_M] == 1,
-        ord("M") - 64,
-        np.where(f[kernel.F_COLLAB_I] == 1, ord("I") - 64, 0),
-    )
-    frame = pl.DataFrame(
+    by_i = np.where(f[kernel.F_COLLAB_I] == 1, ord("I") - 64, 0)
+    raw = pl.DataFrame(
         {
-            INSTANCE: ikey,
-            GROUP_ID: f[kernel.F_GID],
-            "_tkey": f[kernel.F_GID] * 16 + f[kernel.F_TYPE],
-            "_type": _TYPES.gather(pl.Series(f[kernel.F_TYPE].astype(np.uint32))),
-            "_k": f[kernel.F_K],
-            "_age_a": _int(f[kernel.F_AGE_A], pl.Int16()),
-            "_birth_year": _int(f[kernel.F_BIRTH], pl.Int16()),
-            "start_date": _date(f[kernel.F_START]),
-            "_a_row": f[kernel.F_A_ROW].astype(np.uint32),
-            "_start_pos": f[kernel.F_START_POS],
-            "first_attendance_date": _date(f[kernel.F_FIRST_M]),
-            "first_decision_date": _date(f[kernel.F_FIRST_C]),
-            "first_decision_outcome": _outcome(f[kernel.F_FIRST_C_OUT]),
-            "final_decision_date": _date(f[kernel.F_FINAL_C]),
-            "final_decision_outcome": _outcome(f[kernel.F_FINAL_C_OUT]),
-            "decision_count": f[kernel.F_N_C].astype(np.uint32),
-            "detox_end_date": _date(f[kernel.F_DETOX]),
-            "detox_end_care_level": _care(f[kernel.F_DETOX_CARE]),
-            "treatment_start_date": _date(f[kernel.F_TREAT]),
-            "treatment_start_care_level": _care(f[kernel.F_TREAT_CARE]),
-            "evaluation_count": f[kernel.F_N_E].astype(np.uint32),
-            "first_evaluation_date": _date(f[kernel.F_FIRST_E]),
-            "plan_date": _date(f[kernel.F_PLAN]),
-            "information_date": _date(f[kernel.F_INFO]),
-            "feedback_tool": f[kernel.F_FEEDBACK_TOOL] == 1,
-            "standard_tool": f[kernel.F_STANDARD_TOOL] == 1,
-            "collaboration": _outcome(collaboration),
-            "referrer_feedback_date": _date(f[kernel.F_REFERRER]),
-            "postponements": f[kernel.F_N_L].astype(np.uint32),
-            "first_postponement_date": _date(f[kernel.F_FIRST_L]),
-            "help_needed": _outcome(f[kernel.F_HELP]),
-            "end_date": _date(f[kernel.F_END]),
-            "end_reason": _outcome(f[kernel.F_END_REASON]),
-            "care_level": _care(f[kernel.F_CARE_FINAL]),
-            "event_count": f[kernel.F_N_EV].astype(np.uint32),
-            "evaluation_dates": _lists(e_off, pl.Series(e_day).cast(pl.Date), pl.List(pl.Date())),
-            "evaluation_care_levels": _lists(
-                e_off, _care(e_care.astype(np.int64)), pl.List(CARE_LEVEL)
-            ),
-            "activity_outcomes": _lists(
-                a_off, _LETTERS.gather(pl.Series(a_code.astype(np.uint32))), pl.List(pl.String())
-            ),
-            "direct_to_treatment": f[kernel.F_DIRECT] == 1,
+            **{f"_f{i}": f[i] for i in range(kernel.N_FIELDS)},
+            "_collaboration": np.where(f[kernel.F_COLLAB_M] == 1, ord("M") - 64, by_i),
         }
+    )
+
+    def field(i: int) -> pl.Expr:
+        return pl.col(f"_f{i}")
+
+    def known(i: int) -> pl.Expr:
+        return pl.when(field(i) != kernel.NULL).then(field(i))
+
+    def letter(column: pl.Expr) -> pl.Expr:
+        return pl.lit(_LETTERS).gather(pl.when(column > 0).then(column).otherwise(0))
+
+    def care(i: int) -> pl.Expr:
+        code = pl.when(field(i) == kernel.NULL).then(0).otherwise(field(i) + 1)
+        return pl.lit(_CARE).gather(code)
+
+    u32 = pl.UInt32
+    frame = raw.select(
+        pl.Series(INSTANCE, ikey),
+        field(kernel.F_GID).alias(GROUP_ID),
+        (field(kernel.F_GID) * 16 + field(kernel.F_TYPE)).alias("_tkey"),
+        pl.lit(_TYPES).gather(field(kernel.F_TYPE)).alias("_type"),
+        field(kernel.F_K).alias("_k"),
+        known(kernel.F_AGE_A).cast(pl.Int16).alias("_age_a"),
+        known(kernel.F_BIRTH).cast(pl.Int16).alias("_birth_year"),
+        field(kernel.F_A_ROW).cast(u32).alias("_a_row"),
+        field(kernel.F_START_POS).alias("_start_pos"),
+        *(known(i).cast(pl.Int32).cast(pl.Date).alias(name) for name, i in _DATES.items()),
+        *(letter(field(i)).alias(name) for name, i in _OUTCOMES.items()),
+        letter(pl.col("_collaboration")).alias("collaboration"),
+        *(care(i).alias(name) for name, i in _CARE_LEVELS.items()),
+        *(field(i).cast(u32).alias(name) for name, i in _COUNTS.items()),
+        *((field(i) == 1).alias(name) for name, i in _FLAGS.items()),
+    ).with_columns(
+        _lists(e_off, pl.Series(e_day).cast(pl.Date), pl.List(pl.Date())).alias("evaluation_dates"),
+        _lists(e_off, _care(e_care.astype(np.int64)), pl.List(CARE_LEVEL)).alias(
+            "evaluation_care_levels"
+        ),
+        _lists(
+            a_off, _LETTERS.gather(pl.Series(a_code.astype(np.uint32))), pl.List(pl.String())
+        ).alias("activity_outcomes"),
     )
     return frame.lazy().pipe(derived_milestones).collect()
 
@@ -427,18 +457,42 @@ def walk_events(events: pl.LazyFrame, not_treatment: Sequence[str]) -> Walked | 
     )
 
 
-def warm_up() -> None:
+class WarmUp(NamedTuple):
+    """What :func:`warm_up` did."""
+
+    seconds: float
+    """How long it took."""
+    compiled: bool
+    """Whether the pass was compiled (``False``: loaded from the cache, or not compiled at all
+    because ``NUMBA_DISABLE_JIT`` is set)."""
+    cache: str | None
+    """Where numba keeps the machine code, when known."""
+
+
+def warm_up() -> WarmUp:
     """Compile the pass now, or load it from the cache (a tiny walk with the real array kinds).
 
     The first call after installing compiles for a few seconds; later processes load the
     machine code from numba's cache.
+
+    Examples:
+        >>> done = warm_up()
+        >>> done.seconds >= 0
+        True
     """
+    started = time.perf_counter()
     one = np.zeros(1, np.uint64)
     _kernel()(
         _readonly(np.zeros(1), np.uint32),
         _readonly(one, np.uint64),
         _readonly(one, np.uint64),
         0,
+    )
+    stats = getattr(_kernel(), "stats", None)  # none when NUMBA_DISABLE_JIT is set
+    return WarmUp(
+        seconds=time.perf_counter() - started,
+        compiled=bool(stats and sum(stats.cache_misses.values())),
+        cache=str(stats.cache_path) if stats and stats.cache_path else None,
     )
 
 
