@@ -190,12 +190,12 @@ def _prepare(pathways: pl.DataFrame | pl.LazyFrame, reference_date: dt.date | No
             " build it with pakkeforlop.build_pathways (see pakkeforlop.schema.PATHWAY_SCHEMA)"
         )
         raise ConfigurationError(msg)
-    # the given date, else the one the table was built with, else its latest milestone
-    ref = (
-        pl.lit(reference_date, dtype=pl.Date).alias("_ref")
-        if reference_date
-        else pl.coalesce(pl.col("reference_date").max(), latest_date()).alias("_ref")
-    )
+    # the given date, else the one the table was built with, else its latest milestone; found
+    # once here (as an aggregation in every indicator's plan it cost a fifth of the indicators)
+    if reference_date is None:
+        found = lf.select(pl.coalesce(pl.col("reference_date").max(), latest_date())).collect()
+        reference_date = found.item()
+    ref = pl.lit(reference_date, dtype=pl.Date).alias("_ref")
     return lf.select(*(pl.col(c).cast(t) for c, t in PATHWAY_SCHEMA.items())).with_columns(ref)
 
 
