@@ -68,17 +68,24 @@ ENV_SWITCH: Final = "PAKKEFORLOP_COMPILED_TIMELINE"
 
 _HASH_SHIFT: Final = 26
 _Kernel = Callable[..., tuple[np.ndarray, ...]]
-_compiled: _Kernel | None = None
+_Checker = Callable[[np.ndarray, np.ndarray], tuple[int, int]]
+_compiled: tuple[_Kernel, _Checker] | None = None
 
 
-def _kernel() -> _Kernel:
-    """The compiled state machine (compiled, or loaded from numba's cache, on first use)."""
+def _compile() -> tuple[_Kernel, _Checker]:
+    """The compiled pass and order check (compiled, or loaded from numba's cache, once)."""
     global _compiled  # noqa: PLW0603 - one dispatcher per process
     if _compiled is None:
         import numba  # noqa: PLC0415 - importing numba costs time; only runs that walk pay it
 
-        _compiled = cast("_Kernel", numba.njit(cache=True, nogil=True)(kernel.walk))
+        jit = numba.njit(cache=True, nogil=True)
+        _compiled = (cast("_Kernel", jit(kernel.walk)), cast("_Checker", jit(kernel.check_order)))
     return _compiled
+
+
+def _kernel() -> _Kernel:
+    """The compiled state machine."""
+    return _compile()[0]
 
 
 def available() -> bool:
@@ -194,23 +201,25 @@ def _order(keys: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray] | No
     # core; the pass then reads them in order)
     ordered = keys.select("_k", "_payload").with_row_index("_r").sort("_k")
     order, key, payload = (ordered[c].to_numpy() for c in ("_r", "_k", "_payload"))
-    prefix = key >> np.uint64(_HASH_SHIFT)
-    second = payload >> np.uint64(18)
-    same = prefix[1:] == prefix[:-1]
-    clash = same & (second[1:] != second[:-1])
-    if clash.any():
+    clashes, ties = _compile()[1](_readonly(key, np.uint64), _readonly(payload, np.uint64))
+    if clashes:
+        prefix = key >> np.uint64(_HASH_SHIFT)
+        second = payload >> np.uint64(18)
+        same = prefix[1:] == prefix[:-1]
         run = np.concatenate([[0], np.cumsum(~same)])
+        clash = same & (second[1:] != second[:-1])
         idx = np.flatnonzero(np.isin(run, np.unique(run[1:][clash])))
         group = keys["_g"].gather(pl.Series(order[idx])).to_numpy()
         pairs = pl.DataFrame({"g": group, "s": second[idx]}).unique()
         if pairs["g"].n_unique() < pairs.height:
             return None  # two groups share the full hash
         local = np.lexsort((key[idx], group, prefix[idx]))
-        order, key, payload, second = (a.copy() for a in (order, key, payload, second))
-        for a in (order, key, payload, second):
+        order, key, payload = (a.copy() for a in (order, key, payload))
+        for a in (order, key, payload):
             a[idx] = a[idx][local]
-    usable = ((key[1:] >> np.uint64(22)) & np.uint64(15)) != 15
-    if ((key[1:] == key[:-1]) & (second[1:] == second[:-1]) & usable).any():
+        # after the re-sort, ties are looked for again
+        ties = _compile()[1](_readonly(key, np.uint64), _readonly(payload, np.uint64))[1]
+    if ties:
         return None
     return order, key, payload
 
@@ -482,6 +491,7 @@ def warm_up() -> WarmUp:
     """
     started = time.perf_counter()
     one = np.zeros(1, np.uint64)
+    _compile()[1](_readonly(one, np.uint64), _readonly(one, np.uint64))
     _kernel()(
         _readonly(np.zeros(1), np.uint32),
         _readonly(one, np.uint64),

@@ -37,6 +37,7 @@ __all__ = [
     "NULL",
     "N_FIELDS",
     "REGISTRATION_RULES",
+    "check_order",
     "walk",
 ]
 
@@ -136,6 +137,31 @@ _COUNTED: Final = (
     F_COLLAB_I,
     F_U_MASK,
 )
+
+
+def check_order(key: np.ndarray, payload: np.ndarray) -> tuple[int, int]:
+    """Whether the sorted keys order the groups as the general path does.
+
+    Counts the clashes (rows of two groups sharing the key's hash bits, so interleaved) and
+    the ties (two usable registrations of one group alike in the whole key).
+
+    Args:
+        key: The packed keys, ascending.
+        payload: The payloads, in the same order.
+
+    Returns:
+        The number of positions where a clash and where a tie begins.
+    """
+    clashes = 0
+    ties = 0
+    for i in range(1, key.shape[0]):
+        if (key[i] >> _HASH_SHIFT) != (key[i - 1] >> _HASH_SHIFT):
+            continue
+        if (payload[i] >> _G2_SHIFT) != (payload[i - 1] >> _G2_SHIFT):
+            clashes += 1
+        elif key[i] == key[i - 1] and ((key[i] >> _TYPE_SHIFT) & 15) != _UNUSABLE:
+            ties += 1
+    return clashes, ties
 
 
 def walk(
