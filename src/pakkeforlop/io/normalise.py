@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any, Final
 
 import polars as pl
@@ -475,13 +475,7 @@ def normalise(
         staged = staged.with_columns(null_text.alias("__code"), null_id.alias("__code_id"))
     staged = _derive(staged, codes)
     context = CheckContext(opened.label, resolved, dtypes, codes, as_of, today, header_fields)
-    # every check's flag is staged as a column once: the exclusion reason and the findings
-    # both read it (computing them twice cost a third of the read on large extracts)
     checks = read_checks(context)
-    staged = staged.with_columns(
-        c.flag.fill_null(value=False).alias(f"__flag_{i}") for i, c in enumerate(checks)
-    )
-    checks = [replace(c, flag=pl.col(f"__flag_{i}")) for i, c in enumerate(checks)]
     events = staged.select(
         *CANONICAL_SCHEMA.names(),
         "__order",
