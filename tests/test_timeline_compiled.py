@@ -295,3 +295,41 @@ def test_warm_up_command(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(compiled.ENV_SWITCH, "0")
     off = runner.invoke(app, ["warm-up"])
     assert off.exit_code == 2 and "switched off" in off.output
+
+
+def test_an_empty_outcome_is_a_value_not_none() -> None:
+    # the general path keeps "" as written (the reader turns blanks into null before)
+    ev = events(
+        ("p", "i", "2023-01-02", "D11", "A", None),
+        ("p", "i", "2023-01-05", "D11", "C", ""),
+        ("p", "i", "2023-01-06", "D11", "U", ""),
+        ("p", "i", "2023-01-07", "D11", "C", "P"),
+        ("p", "i", "2023-01-08", "D11", "X", ""),
+    )
+    _both(ev)
+
+
+def test_other_types_of_the_coded_columns_take_the_general_path() -> None:
+    # the pass reads the enums' physical codes; a categorical type would mean other codes
+    ev = events(
+        ("p", "i", "2023-01-02", "D11", "A", None),
+        ("q", "i", "2023-01-02", "D01", "A", None),
+    )
+    assert compiled.fits_schema(ev.schema)
+    other = ev.with_columns(pl.col("pathway_type").cast(pl.String).cast(pl.Categorical))
+    assert not compiled.fits_schema(other.schema)
+
+
+def test_a_treatment_rule_naming_no_event_matches_nothing() -> None:
+    assert compiled._event_mask(["D", "Q"]) == compiled._event_mask(["D"])
+
+
+def test_without_a_writable_cache_the_pass_compiles_for_the_process(tmp_path: Path) -> None:
+    # a read-only installation and home: numba finds no cache location; the pass still runs
+    env = {
+        "HOME": "/dev/null",
+        "XDG_CACHE_HOME": "/dev/null",
+        "NUMBA_CACHE_LOCATOR_CLASSES": "UserWideCacheLocator",
+    }
+    ran = _child(env)
+    assert ran["hits"] == 0, ran

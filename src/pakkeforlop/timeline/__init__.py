@@ -178,7 +178,9 @@ def _fast(
     switched off.
     """
     source = frame if frame is not None else lf
-    if not compiled.available() or not all_typed(source):
+    if not compiled.available() or not compiled.fits_schema(lf.collect_schema()):
+        return None
+    if not all_typed(source):
         return None
     return compiled.walk_events(lf, not_treatment)
 

@@ -36,7 +36,7 @@ import numpy as np
 import polars as pl
 import pyarrow as pa  # type: ignore[import-untyped]
 
-from pakkeforlop.schema import CARE_LEVEL, EVENT_SAME_DAY_ORDER, PATHWAY_TYPE
+from pakkeforlop.schema import CANONICAL_SCHEMA, CARE_LEVEL, EVENT_SAME_DAY_ORDER, PATHWAY_TYPE
 from pakkeforlop.timeline import kernel
 from pakkeforlop.timeline.assign import (
     ASSIGNMENT,
@@ -53,6 +53,7 @@ __all__ = [
     "Walked",
     "WarmUp",
     "available",
+    "fits_schema",
     "walk_events",
     "warm_up",
     "warm_up_in_background",
@@ -66,20 +67,31 @@ WARM_UP_LABEL: Final = (
 #: Environment variable that turns the compiled pass off when set to ``0``.
 ENV_SWITCH: Final = "PAKKEFORLOP_COMPILED_TIMELINE"
 
-_HASH_SHIFT: Final = 26
+#: Where the group hash starts in the key (a variable so that tests can narrow it and make
+#: groups share the key's hash bits).
+_HASH_SHIFT = kernel.HASH_SHIFT
 _Kernel = Callable[..., tuple[np.ndarray, ...]]
 _Checker = Callable[[np.ndarray, np.ndarray], tuple[int, int]]
 _compiled: tuple[_Kernel, _Checker] | None = None
 
 
 def _compile() -> tuple[_Kernel, _Checker]:
-    """The compiled pass and order check (compiled, or loaded from numba's cache, once)."""
+    """The compiled pass and order check (compiled, or loaded from numba's cache, once).
+
+    Where numba finds no writable cache location (a read-only installation and home), the
+    pass is compiled for this process only, every run.
+    """
     global _compiled  # noqa: PLW0603 - one dispatcher per process
     if _compiled is None:
         import numba  # noqa: PLC0415 - importing numba costs time; only runs that walk pay it
 
-        jit = numba.njit(cache=True, nogil=True)
-        _compiled = (cast("_Kernel", jit(kernel.walk)), cast("_Checker", jit(kernel.check_order)))
+        try:
+            jit = numba.njit(cache=True, nogil=True)
+            walk, check = jit(kernel.walk), jit(kernel.check_order)
+        except RuntimeError:  # "cannot cache function ...: no locator available"
+            jit = numba.njit(cache=False, nogil=True)
+            walk, check = jit(kernel.walk), jit(kernel.check_order)
+        _compiled = (cast("_Kernel", walk), cast("_Checker", check))
     return _compiled
 
 
@@ -131,27 +143,47 @@ def _packed_key() -> pl.Expr:
     days = pl.col("event_date").cast(pl.Int64) - kernel.EPOCH
     typed = (
         prefix
-        + pl.col("pathway_type").to_physical().cast(u64) * 2**22
-        + days.clip(0, 2**kernel.DAY_BITS - 1).cast(u64) * 2**9
-        + pl.col("event").to_physical().cast(u64) * 2**5
+        + pl.col("pathway_type").to_physical().cast(u64) * 2**kernel.TYPE_SHIFT
+        + days.clip(0, 2**kernel.DAY_BITS - 1).cast(u64) * 2**kernel.DAY_SHIFT
+        + pl.col("event").to_physical().cast(u64) * 2**kernel.EVENT_SHIFT
         + pl.col("_out").clip(0, 31)
     )
-    return pl.when(usable_row()).then(typed).otherwise(prefix + 15 * 2**22)
+    return (
+        pl.when(usable_row()).then(typed).otherwise(prefix + kernel.UNUSABLE * 2**kernel.TYPE_SHIFT)
+    )
 
 
 def _fits() -> pl.Expr:
-    """Whether the packed key orders the row as the general path does (reads ``_out``)."""
+    """Whether the packed key and payload hold the row as the general path reads it.
+
+    Reads ``_out``. An outcome must be null or one letter A–Z (an empty text is a value to the
+    general path, not "none").
+    """
     days = pl.col("event_date").cast(pl.Int64) - kernel.EPOCH
+    outcome = pl.col("outcome")
     return ~usable_row() | (
         pl.col("pathway_type").is_not_null()
         & days.is_between(0, 2**kernel.DAY_BITS - 1)
-        & (pl.col("_out") < 27)
-        & (pl.col("outcome").str.len_bytes().fill_null(0) <= 1)
+        & (outcome.is_null() | ((outcome.str.len_bytes() == 1) & (pl.col("_out") < 27)))
         & pl.col("age").is_between(0, 254).fill_null(value=True)
         & (pl.col("birth_year").cast(pl.Int64) - kernel.BIRTH_BASE)
         .is_between(0, 254)
         .fill_null(value=True)
     )
+
+
+def fits_schema(schema: pl.Schema) -> bool:
+    """Whether the coded columns have the canonical types the pass's codes stand for.
+
+    The pass reads the physical codes of the type, event and care level enums; a table with
+    other types (a categorical, say) takes the general path.
+
+    Examples:
+        >>> from pakkeforlop.schema import CANONICAL_SCHEMA
+        >>> fits_schema(CANONICAL_SCHEMA)
+        True
+    """
+    return all(schema.get(c) == CANONICAL_SCHEMA[c] for c in _CODED)
 
 
 def _payload() -> pl.Expr:
@@ -166,9 +198,9 @@ def _payload() -> pl.Expr:
     age = pl.col("age").cast(pl.Int64).clip(0, 254).fill_null(255)
     birth = (pl.col("birth_year").cast(pl.Int64) - kernel.BIRTH_BASE).clip(0, 254).fill_null(255)
     return (
-        pl.struct(*GROUP).hash(seed=1) // 2**18 * 2**18
-        + care.cast(u64) * 2**16
-        + age.cast(u64) * 2**8
+        pl.struct(*GROUP).hash(seed=1) // 2**kernel.G2_SHIFT * 2**kernel.G2_SHIFT
+        + care.cast(u64) * 2**kernel.CARE_SHIFT
+        + age.cast(u64) * 2**kernel.AGE_SHIFT
         + birth.cast(u64)
     )
 
@@ -204,7 +236,7 @@ def _order(keys: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray] | No
     clashes, ties = _compile()[1](_readonly(key, np.uint64), _readonly(payload, np.uint64))
     if clashes:
         prefix = key >> np.uint64(_HASH_SHIFT)
-        second = payload >> np.uint64(18)
+        second = payload >> np.uint64(kernel.G2_SHIFT)
         same = prefix[1:] == prefix[:-1]
         run = np.concatenate([[0], np.cumsum(~same)])
         clash = same & (second[1:] != second[:-1])
@@ -254,7 +286,14 @@ def _lists(offsets: np.ndarray, values: pl.Series, dtype: pl.DataType) -> pl.Ser
 
 
 def _event_mask(events: Sequence[str]) -> int:
-    return sum(1 << EVENT_SAME_DAY_ORDER.index(e) for e in events)
+    """The bit mask of the events' codes (a letter that is no event matches nothing)."""
+    return sum(1 << EVENT_SAME_DAY_ORDER.index(e) for e in events if e in EVENT_SAME_DAY_ORDER)
+
+
+#: The codes of kernel.EVENTS, passed to the pass at run time.
+_EVENT_CODES: Final = np.array([EVENT_SAME_DAY_ORDER.index(e) for e in kernel.EVENTS], np.int64)
+#: The columns whose physical codes the pass reads.
+_CODED: Final = ("pathway_type", "event", "care_level")
 
 
 #: The instance fields read as they are (counts, numbers), as dates, outcomes and care levels.
@@ -426,6 +465,7 @@ def walk_events(events: pl.LazyFrame, not_treatment: Sequence[str]) -> Walked | 
         _readonly(order, np.uint32),
         _readonly(key, np.uint64),
         _readonly(payload, np.uint64),
+        _readonly(_EVENT_CODES, np.int64),
         _event_mask(not_treatment),
     )
     ikey = (inst[kernel.F_GID] * 16 + inst[kernel.F_TYPE]) * 2**24 + inst[kernel.F_K]
@@ -496,6 +536,7 @@ def warm_up() -> WarmUp:
         _readonly(np.zeros(1), np.uint32),
         _readonly(one, np.uint64),
         _readonly(one, np.uint64),
+        _readonly(_EVENT_CODES, np.int64),
         0,
     )
     stats = getattr(_kernel(), "stats", None)  # none when NUMBA_DISABLE_JIT is set

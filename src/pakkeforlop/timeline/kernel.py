@@ -28,15 +28,22 @@ from typing import Final
 
 import numpy as np
 
-from pakkeforlop.schema import EVENT_SAME_DAY_ORDER
-
 __all__ = [
+    "AGE_SHIFT",
     "BIRTH_BASE",
+    "CARE_SHIFT",
     "DAY_BITS",
+    "DAY_SHIFT",
     "EPOCH",
+    "EVENTS",
+    "EVENT_SHIFT",
+    "G2_SHIFT",
+    "HASH_SHIFT",
     "NULL",
     "N_FIELDS",
     "REGISTRATION_RULES",
+    "TYPE_SHIFT",
+    "UNUSABLE",
     "check_order",
     "walk",
 ]
@@ -52,23 +59,24 @@ DAY_BITS: Final = 13
 
 # The packed key, from the high bits down: group hash (38 bits), type (4; 15 = not usable),
 # day since EPOCH (13), event in same-day order (4), outcome (5: 0 none, 1..26 A..Z).
-_TYPE_SHIFT: Final = 22
-_DAY_SHIFT: Final = 9
-_EVENT_SHIFT: Final = 5
-_UNUSABLE: Final = 15
+TYPE_SHIFT: Final = 22
+DAY_SHIFT: Final = 9
+EVENT_SHIFT: Final = 5
+UNUSABLE: Final = 15
 
-#: The payload's layout (see :func:`walk`): second hash, care level, age, birth year.
-_G2_SHIFT: Final = 18
+#: The payload's layout (see :func:`walk`): second hash, care level (2 bits), age and birth
+#: year (8 bits each).
+G2_SHIFT: Final = 18
+CARE_SHIFT: Final = 16
+AGE_SHIFT: Final = 8
 _NONE_8: Final = 255
 #: Birth years are stored less this (1880–2134 fit in 8 bits; the register accepts 1900–2100).
 BIRTH_BASE: Final = 1880
-_HASH_SHIFT: Final = 26
+HASH_SHIFT: Final = 26
 
-# event codes: the physical order of the EVENT enum (A, P, M, L, C, D, S, U, F, E, H, T, X)
-_A, _P, _M, _L, _C, _D, _S, _U, _F, _E, _H, _X = (
-    EVENT_SAME_DAY_ORDER.index(e)
-    for e in ("A", "P", "M", "L", "C", "D", "S", "U", "F", "E", "H", "X")
-)
+#: The events the pass tells apart, in the order of its ``events`` argument (their codes are
+#: passed at run time, from the EVENT enum, so the cached machine code never holds them).
+EVENTS: Final = ("A", "P", "M", "L", "C", "D", "S", "U", "F", "E", "H", "X")
 _OUT_B, _OUT_F, _OUT_I, _OUT_M, _OUT_P, _OUT_T, _OUT_U, _OUT_V = (
     ord(c) - 64 for c in ("B", "F", "I", "M", "P", "T", "U", "V")
 )
@@ -155,11 +163,11 @@ def check_order(key: np.ndarray, payload: np.ndarray) -> tuple[int, int]:
     clashes = 0
     ties = 0
     for i in range(1, key.shape[0]):
-        if (key[i] >> _HASH_SHIFT) != (key[i - 1] >> _HASH_SHIFT):
+        if (key[i] >> HASH_SHIFT) != (key[i - 1] >> HASH_SHIFT):
             continue
-        if (payload[i] >> _G2_SHIFT) != (payload[i - 1] >> _G2_SHIFT):
+        if (payload[i] >> G2_SHIFT) != (payload[i - 1] >> G2_SHIFT):
             clashes += 1
-        elif key[i] == key[i - 1] and ((key[i] >> _TYPE_SHIFT) & 15) != _UNUSABLE:
+        elif key[i] == key[i - 1] and ((key[i] >> TYPE_SHIFT) & 15) != UNUSABLE:
             ties += 1
     return clashes, ties
 
@@ -168,6 +176,7 @@ def walk(
     perm: np.ndarray,
     key: np.ndarray,
     payload: np.ndarray,
+    events: np.ndarray,
     not_treatment: int,
 ) -> tuple[np.ndarray, ...]:
     """Assign every registration and build every instance in one pass.
@@ -179,6 +188,7 @@ def walk(
             group hash (with the 38 bits of the key, a group is told apart from every other
             group by 84 bits of hash), the care level code + 1 (0 none), the age (255 none) and
             the birth year less :data:`BIRTH_BASE` (255 none).
+        events: The codes (physical values of the EVENT enum) of :data:`EVENTS`, in that order.
         not_treatment: Bit mask of the events that cannot be the treatment start after detox
             (the named rule, :mod:`pakkeforlop.timeline.rules`).
 
@@ -191,15 +201,19 @@ def walk(
         rows), and the offsets and values of the evaluation dates and care levels and of the
         activity outcome codes.
     """
+    a_, p_, m_, l_, c_, d_, s_, u_, f_, e_, h_, x_ = (
+        events[0], events[1], events[2], events[3], events[4], events[5],
+        events[6], events[7], events[8], events[9], events[10], events[11],
+    )  # fmt: skip
     n = perm.shape[0]
     n_inst = 0
     n_eval = 0
     for i in range(n):
-        t = (key[i] >> _TYPE_SHIFT) & 15
-        ev = (key[i] >> _EVENT_SHIFT) & 15
-        if t != _UNUSABLE and ev == _A:
+        t = (key[i] >> TYPE_SHIFT) & 15
+        ev = (key[i] >> EVENT_SHIFT) & 15
+        if t != UNUSABLE and ev == a_:
             n_inst += 1
-        if t != _UNUSABLE and ev == _E:
+        if t != UNUSABLE and ev == e_:
             n_eval += 1
     instance = np.full(n, -1, np.int64)
     assign = np.empty(n, np.uint8)
@@ -226,10 +240,10 @@ def walk(
     for i in range(n):
         r = perm[i]
         kk = key[i]
-        t = int((kk >> _TYPE_SHIFT) & 15)
+        t = int((kk >> TYPE_SHIFT) & 15)
         word = payload[i]
-        g2 = word >> _G2_SHIFT
-        if i == 0 or (kk >> _HASH_SHIFT) != (key[i - 1] >> _HASH_SHIFT) or g2 != prev_g2:
+        g2 = word >> G2_SHIFT
+        if i == 0 or (kk >> HASH_SHIFT) != (key[i - 1] >> HASH_SHIFT) or g2 != prev_g2:
             gid += 1  # a new group
             prev_t = -1
         prev_g2 = g2
@@ -238,18 +252,18 @@ def walk(
             cur = -1
             k = 0
             closed = False
-        if t == _UNUSABLE:  # no patient, institution, date or event: excluded
+        if t == UNUSABLE:  # no patient, institution, date or event: excluded
             assign[i] = 3
             continue
-        ev = int((kk >> _EVENT_SHIFT) & 15)
+        ev = int((kk >> EVENT_SHIFT) & 15)
         out = int(kk & 31)
-        day = int((kk >> _DAY_SHIFT) & (2**DAY_BITS - 1)) + EPOCH
-        care = int((word >> 16) & 3) - 1
-        age = int((word >> 8) & 255)
+        day = int((kk >> DAY_SHIFT) & (2**DAY_BITS - 1)) + EPOCH
+        care = int((word >> CARE_SHIFT) & 3) - 1
+        age = int((word >> AGE_SHIFT) & 255)
         age = NULL if age == _NONE_8 else age
         birth = int(word & 255)
         birth = NULL if birth == _NONE_8 else birth + BIRTH_BASE
-        if ev == _A:  # rule 3: a start opens the next instance of its type (rule 5)
+        if ev == a_:  # rule 3: a start opens the next instance of its type (rule 5)
             k += 1
             cur = opened
             opened += 1
@@ -278,7 +292,7 @@ def walk(
         instance[i] = cur
         # register checks (kodeverk 9329) on the counts before this registration
         flag = 0
-        if ev == _C:
+        if ev == c_:
             # C-P and C-T may come without M (direct to treatment); a first C without an outcome
             # is not judged (the reader flags it: missing_outcome)
             if n_m == 0 and not (n_c == 0 and (out == _OUT_P or out == _OUT_T or out == 0)):  # noqa: PLR1714, SIM109 - numba
@@ -287,13 +301,13 @@ def walk(
                 flag |= 32
             if n_c == 1 and fco != _OUT_U:
                 flag |= 64
-        elif ev == _M and n_c > 0:
+        elif ev == m_ and n_c > 0:
             flag |= 2
-        elif ev == _E and n_c == 0:
+        elif ev == e_ and n_c == 0:
             flag |= 4
-        elif ev == _F and n_c == 0:
+        elif ev == f_ and n_c == 0:
             flag |= 8
-        elif ev == _P and n_c > 0:
+        elif ev == p_ and n_c > 0:
             flag |= 16
         flags[i] = flag
         c_of[i] = n_c
@@ -305,11 +319,11 @@ def walk(
         if n_d > 0 and inst[F_TREAT, cur] == NULL and not (not_treatment >> ev) & 1:
             inst[F_TREAT, cur] = day
             inst[F_TREAT_CARE, cur] = care
-        if ev == _M:
+        if ev == m_:
             if inst[F_FIRST_M, cur] == NULL:
                 inst[F_FIRST_M, cur] = day
             n_m += 1
-        elif ev == _C:
+        elif ev == c_:
             if not seen_c:
                 seen_c = True
                 fco = out
@@ -322,19 +336,19 @@ def walk(
                 inst[F_CARE_FINAL, cur] = care
             inst[F_N_C, cur] += 1
             n_c += 1
-        elif ev == _D:
+        elif ev == d_:
             if inst[F_DETOX, cur] == NULL:
                 inst[F_DETOX, cur] = day
                 inst[F_DETOX_CARE, cur] = care
             n_d += 1
-        elif ev == _E:
+        elif ev == e_:
             inst[F_N_E, cur] += 1
             if inst[F_FIRST_E, cur] == NULL:
                 inst[F_FIRST_E, cur] = day
             e_day[ne] = day
             e_care[ne] = care
             ne += 1
-        elif ev == _U:
+        elif ev == u_:
             if out == _OUT_U and inst[F_PLAN, cur] == NULL:
                 inst[F_PLAN, cur] = day
             elif out == _OUT_B and inst[F_INFO, cur] == NULL:
@@ -345,21 +359,21 @@ def walk(
                 inst[F_STANDARD_TOOL, cur] = 1
             if out > 0:
                 inst[F_U_MASK, cur] |= np.int64(1) << out
-        elif ev == _S:
+        elif ev == s_:
             if out == _OUT_M:
                 inst[F_COLLAB_M, cur] = 1
             elif out == _OUT_I:
                 inst[F_COLLAB_I, cur] = 1
-        elif ev == _F:
+        elif ev == f_:
             if inst[F_REFERRER, cur] == NULL:
                 inst[F_REFERRER, cur] = day
-        elif ev == _L:
+        elif ev == l_:
             inst[F_N_L, cur] += 1
             if inst[F_FIRST_L, cur] == NULL:
                 inst[F_FIRST_L, cur] = day
-        elif ev == _H:
+        elif ev == h_:
             inst[F_HELP, cur] = out
-        elif ev == _X:
+        elif ev == x_:
             inst[F_END, cur] = day
             inst[F_END_REASON, cur] = out
             closed = True
