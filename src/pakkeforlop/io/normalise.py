@@ -370,8 +370,9 @@ def normalise(
             (file, row) across sources (used to keep the first of duplicates).
 
     Returns:
-        The events (canonical columns plus ``__order``, ``__from_code``, ``__from_split`` and
-        ``__exclusion``, the reason a row is not usable or null) and findings, lazily.
+        The events (canonical columns plus ``__order``, ``__from_code``, ``__from_split``,
+        ``__exclusion``, the reason a row is not usable or null, and ``__flagged``, whether it
+        has a finding) and findings, lazily.
     """
     schema = opened.frame.collect_schema()
     dtypes = {c: schema[s] for c, s in resolved.items()}
@@ -482,5 +483,9 @@ def normalise(
         "__from_code",
         (~pl.col("__from_code") & pl.col("__s_event").is_not_null()).alias("__from_split"),
         exclusion(checks).alias("__exclusion"),
+        # whether the row has a finding (read_findings keeps exactly these rows)
+        (
+            ~pl.col("__blank") & pl.any_horizontal(c.flag.fill_null(value=False) for c in checks)
+        ).alias("__flagged"),
     )
     return Normalised(events=events, findings=read_findings(staged, checks))

@@ -33,7 +33,8 @@ with single rows become findings and the row is kept, flagged:
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Final, Literal, NamedTuple
 
@@ -42,13 +43,14 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from pakkeforlop.codes import DEFAULT_EDITION, load_catalogue
 from pakkeforlop.errors import ConfigurationError, ExtractError, MappingError
-from pakkeforlop.findings import finding_rows
+from pakkeforlop.findings import empty_findings, finding_rows
 from pakkeforlop.io.columns import ColumnMapping, load_mapping, resolve_columns
 from pakkeforlop.io.csvfiles import TempDir
 from pakkeforlop.io.firstseen import first_seen
 from pakkeforlop.io.normalise import DUPLICATE_KEYS, CodeSets, normalise
 from pakkeforlop.io.sources import (
     READ_ERRORS,
+    ROW,
     Opened,
     SourceLike,
     expand,
@@ -70,12 +72,14 @@ __all__ = [
     "Extract",
     "LazyExtract",
     "ReadInfo",
+    "ScannedRows",
     "collapse_duplicates",
     "conservation_line",
     "exclusion_counts",
     "explain_read_failure",
     "read_extract",
     "scan_extract",
+    "scan_rows",
 ]
 
 #: What ``columns=`` accepts: a mapping, the path of a mapping TOML file, or canonical → source.
@@ -248,6 +252,9 @@ class _Plan(NamedTuple):
     """Row findings of every source (without ``duplicate_registration``)."""
     info: ReadInfo
     opened: list[Opened]
+    findings_of: Callable[[pl.DataFrame], pl.LazyFrame]
+    """The row findings of the given rows only (``source_file``, ``source_row``): the same
+    plan on those rows, so only they are normalised again."""
 
 
 def _scan(
@@ -295,11 +302,32 @@ def _scan(
         today=today,
     )
     events = pl.concat([p.events for p in parts], how="vertical")
+
+    def findings_of(rows: pl.DataFrame) -> pl.LazyFrame:
+        subsets = []
+        for index, src in enumerate(opened):
+            wanted = rows.filter(pl.col("source_file") == src.label)["source_row"]
+            if wanted.is_empty():
+                continue
+            mine = pl.col(ROW).cast(pl.UInt64).is_in(wanted.implode())
+            subsets.append(
+                normalise(
+                    replace(src, frame=src.frame.filter(mine)),
+                    mappings[src.label],
+                    codes,
+                    as_of=as_of,
+                    today=today,
+                    order_base=index * _ROWS_PER_FILE,
+                ).findings
+            )
+        return pl.concat(subsets, how="vertical") if subsets else empty_findings().lazy()
+
     return _Plan(
         events=events,
         findings=pl.concat([p.findings for p in parts], how="vertical"),
         info=info,
         opened=opened,
+        findings_of=findings_of,
     )
 
 
@@ -502,7 +530,7 @@ def scan_extract(
     if duplicates not in ("collapse", "keep"):
         msg = f"duplicates: expected 'collapse' or 'keep', got {duplicates!r}"
         raise ConfigurationError(msg)
-    rows, findings, info, _ = _scan(
+    rows, findings, info, _, _ = _scan(
         source,
         columns=columns,
         as_of=as_of,
@@ -524,6 +552,56 @@ def scan_extract(
     labels = list(info.sources)
     all_findings = pl.concat([findings, _duplicate_findings(events, labels)], how="vertical")
     return LazyExtract(events=kept, findings=all_findings, info=info, excluded=excluded)
+
+
+class ScannedRows(NamedTuple):
+    """Every row of an extract, lazily, and how to get the findings of some of them."""
+
+    rows: pl.LazyFrame
+    """Every row: the canonical columns, ``__exclusion`` (why it is not usable, else null) and
+    ``__flagged`` (whether it has a read finding)."""
+    info: ReadInfo
+    findings_of: Callable[[pl.DataFrame], pl.LazyFrame]
+    """The read findings of the given rows (``source_file``, ``source_row``): the extract is
+    read again, but only those rows are normalised and checked."""
+
+
+def scan_rows(
+    source: SourceLike,
+    *,
+    columns: ColumnsLike | None = None,
+    as_of: dt.date | None = None,
+    edition: str = DEFAULT_EDITION,
+    extension: str | Path | None = None,
+    today: dt.date | None = None,
+) -> ScannedRows:
+    """Scan an extract lazily into every row, flagged, for a single streaming pass over it.
+
+    The partition pass (:func:`pakkeforlop.partition.partition_extract`) writes these rows in
+    one pass and asks for the findings of the flagged ones afterwards, instead of checking every
+    row a second time for its findings. Arguments as in :func:`scan_extract`.
+
+    Examples:
+        >>> raw = pl.DataFrame({"NPRId": ["p1", "p1"], "institusjonId": ["974", "974"],
+        ...                     "dato": ["02.01.2024", "31.02.2024"], "kode": ["D11A", "D11M"]})
+        >>> scanned = scan_rows(raw)
+        >>> rows = scanned.rows.collect()
+        >>> rows["__flagged"].to_list(), rows["__exclusion"].to_list()
+        ([False, True], [None, 'bad_date'])
+        >>> flagged = rows.filter("__flagged").select("source_file", "source_row")
+        >>> scanned.findings_of(flagged).collect()["rule_id"].to_list()
+        ['bad_date']
+    """
+    rows, _, info, _, findings_of = _scan(
+        source,
+        columns=columns,
+        as_of=as_of,
+        today=today or dt.date.today(),
+        edition=edition,
+        extension=extension,
+        temp=TempDir(),
+    )
+    return ScannedRows(rows.drop("__order", "__from_code", "__from_split"), info, findings_of)
 
 
 def collapse_duplicates(
@@ -653,7 +731,7 @@ def read_extract(
     """
     temp = TempDir()
     try:
-        rows, findings, info, opened = _scan(
+        rows, findings, info, opened, _ = _scan(
             source,
             columns=columns,
             as_of=as_of,
