@@ -26,6 +26,7 @@ runs the state machine as plain Python (slow; for tests).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 import time
@@ -231,7 +232,7 @@ def _order(keys: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray] | No
     """
     # one sort of the key, the row and payload carried along (polars gathers them on every
     # core; the pass then reads them in order)
-    ordered = keys.select("_k", "_payload").with_row_index("_r").sort("_k")
+    ordered = keys.select("_k", "_payload").rechunk().with_row_index("_r").sort("_k")
     order, key, payload = (ordered[c].to_numpy() for c in ("_r", "_k", "_payload"))
     clashes, ties = _compile()[1](_readonly(key, np.uint64), _readonly(payload, np.uint64))
     if clashes:
@@ -554,8 +555,16 @@ def warm_up_in_background() -> threading.Thread | None:
     compiling) the pass overlaps the read; it joins the thread before building pathways and
     shows :data:`WARM_UP_LABEL` if it is still running then.
     """
-    if not available():
+    if os.environ.get(ENV_SWITCH, "1") == "0":
         return None
-    thread = threading.Thread(target=warm_up, name="pakkeforlop-warm-up", daemon=True)
+
+    def quietly() -> None:
+        # numba is imported here too, off the main thread; if it cannot be imported or the
+        # pass not compiled, building pathways says so (or takes the general path) itself
+        with contextlib.suppress(Exception):
+            if available():
+                warm_up()
+
+    thread = threading.Thread(target=quietly, name="pakkeforlop-warm-up", daemon=True)
     thread.start()
     return thread
