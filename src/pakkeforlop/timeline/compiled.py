@@ -73,10 +73,11 @@ ENV_SWITCH: Final = "PAKKEFORLOP_COMPILED_TIMELINE"
 _HASH_SHIFT = kernel.HASH_SHIFT
 _Kernel = Callable[..., tuple[np.ndarray, ...]]
 _Checker = Callable[[np.ndarray, np.ndarray], tuple[int, int]]
-_compiled: tuple[_Kernel, _Checker] | None = None
+_Spans = Callable[[np.ndarray, np.ndarray], np.ndarray]
+_compiled: tuple[_Kernel, _Checker, _Spans] | None = None
 
 
-def _compile() -> tuple[_Kernel, _Checker]:
+def _compile() -> tuple[_Kernel, _Checker, _Spans]:
     """The compiled pass and order check (compiled, or loaded from numba's cache, once).
 
     Where numba finds no writable cache location (a read-only installation and home), the
@@ -86,13 +87,14 @@ def _compile() -> tuple[_Kernel, _Checker]:
     if _compiled is None:
         import numba  # noqa: PLC0415 - importing numba costs time; only runs that walk pay it
 
+        functions = (kernel.walk, kernel.check_order, kernel.clash_spans)
         try:
             jit = numba.njit(cache=True, nogil=True)
-            walk, check = jit(kernel.walk), jit(kernel.check_order)
+            walk, check, spans = (jit(f) for f in functions)
         except RuntimeError:  # "cannot cache function ...: no locator available"
             jit = numba.njit(cache=False, nogil=True)
-            walk, check = jit(kernel.walk), jit(kernel.check_order)
-        _compiled = (cast("_Kernel", walk), cast("_Checker", check))
+            walk, check, spans = (jit(f) for f in functions)
+        _compiled = (cast("_Kernel", walk), cast("_Checker", check), cast("_Spans", spans))
     return _compiled
 
 
@@ -212,7 +214,8 @@ def _readonly(values: np.ndarray, dtype: type[np.generic]) -> np.ndarray:
     polars hands out read-only views; copies made here are marked read-only too, so the
     kernel never compiles a second time for writable inputs.
     """
-    out = np.ascontiguousarray(values, dtype=dtype)
+    # a view: the caller's own array keeps its flags
+    out = np.ascontiguousarray(values, dtype=dtype).view()
     out.setflags(write=False)
     return out
 
@@ -236,20 +239,18 @@ def _order(keys: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray] | No
     order, key, payload = (ordered[c].to_numpy() for c in ("_r", "_k", "_payload"))
     clashes, ties = _compile()[1](_readonly(key, np.uint64), _readonly(payload, np.uint64))
     if clashes:
-        prefix = key >> np.uint64(_HASH_SHIFT)
-        second = payload >> np.uint64(kernel.G2_SHIFT)
-        same = prefix[1:] == prefix[:-1]
-        run = np.concatenate([[0], np.cumsum(~same)])
-        clash = same & (second[1:] != second[:-1])
-        idx = np.flatnonzero(np.isin(run, np.unique(run[1:][clash])))
-        group = keys["_g"].gather(pl.Series(order[idx])).to_numpy()
-        pairs = pl.DataFrame({"g": group, "s": second[idx]}).unique()
-        if pairs["g"].n_unique() < pairs.height:
-            return None  # two groups share the full hash
-        local = np.lexsort((key[idx], group, prefix[idx]))
         order, key, payload = (a.copy() for a in (order, key, payload))
-        for a in (order, key, payload):
-            a[idx] = a[idx][local]
+        spans = _compile()[2](_readonly(key, np.uint64), _readonly(payload, np.uint64))
+        for start, end in spans:
+            part = slice(start, end)
+            group = keys["_g"].gather(pl.Series(order[part])).to_numpy()
+            second = payload[part] >> np.uint64(kernel.G2_SHIFT)
+            pairs = pl.DataFrame({"g": group, "s": second}).unique()
+            if pairs["g"].n_unique() < pairs.height:
+                return None  # two groups share the full hash
+            local = np.lexsort((key[part], group))
+            for a in (order, key, payload):
+                a[part] = a[part][local]
         # after the re-sort, ties are looked for again
         ties = _compile()[1](_readonly(key, np.uint64), _readonly(payload, np.uint64))[1]
     if ties:
@@ -533,6 +534,7 @@ def warm_up() -> WarmUp:
     started = time.perf_counter()
     one = np.zeros(1, np.uint64)
     _compile()[1](_readonly(one, np.uint64), _readonly(one, np.uint64))
+    _compile()[2](_readonly(one, np.uint64), _readonly(one, np.uint64))
     _kernel()(
         _readonly(np.zeros(1), np.uint32),
         _readonly(one, np.uint64),

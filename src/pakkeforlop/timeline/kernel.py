@@ -45,6 +45,7 @@ __all__ = [
     "TYPE_SHIFT",
     "UNUSABLE",
     "check_order",
+    "clash_spans",
     "walk",
 ]
 
@@ -170,6 +171,37 @@ def check_order(key: np.ndarray, payload: np.ndarray) -> tuple[int, int]:
         elif key[i] == key[i - 1] and ((key[i] >> TYPE_SHIFT) & 15) != UNUSABLE:
             ties += 1
     return clashes, ties
+
+
+def clash_spans(key: np.ndarray, payload: np.ndarray) -> np.ndarray:
+    """The runs of equal key hash bits that hold rows of more than one group.
+
+    Args:
+        key: The packed keys, ascending.
+        payload: The payloads, in the same order.
+
+    Returns:
+        ``(start, end)`` positions (end exclusive) of each such run, one row per run.
+    """
+    n = key.shape[0]
+    spans = np.empty((0, 2), np.int64)
+    found = []
+    start = 0
+    mixed = False
+    for i in range(1, n + 1):
+        if i == n or (key[i] >> HASH_SHIFT) != (key[i - 1] >> HASH_SHIFT):
+            if mixed:
+                found.append((start, i))
+            start = i
+            mixed = False
+        elif (payload[i] >> G2_SHIFT) != (payload[i - 1] >> G2_SHIFT):
+            mixed = True
+    if len(found) > 0:
+        spans = np.empty((len(found), 2), np.int64)
+        for j in range(len(found)):
+            spans[j, 0] = found[j][0]
+            spans[j, 1] = found[j][1]
+    return spans
 
 
 def walk(
