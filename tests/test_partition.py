@@ -362,3 +362,22 @@ def test_partitions_without_partition_by(tmp_path: Path, monkeypatch: pytest.Mon
             for plan in (with_key, filtered)
         ]
         assert sorted(rows[0].rows()) == sorted(rows[1].rows())
+
+
+def test_the_partition_pass_finds_what_the_one_piece_read_finds(tmp_path: Path) -> None:
+    # one pass writes the partitions; the read findings are then built for the flagged rows
+    # only: they, and the excluded rows, must be exactly those of the one-piece read
+    src = tmp_path / "errors.csv"
+    write_synthetic(src, 300, seed=3, fmt="csv", dialect="npr", error_rate=0.05)
+    whole = read_extract(src)
+    plan = partition_extract(src, tmp_path / "parts", 3)
+    order = ["source_file", "source_row", "rule_id", "column"]
+    found = pl.read_parquet(plan.read_findings).sort(order)
+    expected = whole.findings.filter(pl.col("rule_id") != "duplicate_registration").sort(order)
+    assert found.height > 20
+    assert_frame_equal(found, expected)
+    excluded = pl.read_parquet(plan.excluded).sort("source_file", "source_row")
+    assert excluded.height > 0
+    assert_frame_equal(excluded, whole.excluded.sort("source_file", "source_row"))
+    # the excluded rows' partition is folded into the excluded file, not left as a partition
+    assert not list((tmp_path / "parts" / "events").glob("part-0003-*.parquet"))
