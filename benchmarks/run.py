@@ -748,7 +748,7 @@ def startup_costs(out_dir: Path) -> str:
     """
     parts = []
     for name, cmd in (
-        ("pakkeforlop warm-up (once, before every measurement)", [*cli(), "warm-up"]),
+        ("pakkeforlop warm-up (run once, before the measurements)", [*cli(), "warm-up"]),
         ("python + import polars", [sys.executable, "-c", "import polars"]),
         ("pakkeforlop --help", [*cli(), "--help"]),
     ):

@@ -28,6 +28,14 @@ from pakkeforlop.timeline import compiled
 
 SAMPLE = Path(__file__).parent.parent / "sample_data" / "extract.parquet"
 
+
+@pytest.fixture(autouse=True)
+def _compiled_for_small_tables(monkeypatch: pytest.MonkeyPatch) -> None:
+    # below compiled.MIN_ROWS the general path is taken; these tests compare the two on
+    # small tables, so the pass is made to apply to them
+    monkeypatch.setattr(compiled, "MIN_ROWS", 0)
+
+
 _EVENTS = ["A", "P", "M", "L", "C", "D", "S", "U", "F", "E", "H", "T", "X"]
 _OUTCOMES = {
     "C": ["U", "P", "I", "T", None],
@@ -182,6 +190,7 @@ import polars as pl
 from polars.testing import assert_frame_equal
 from pakkeforlop import build_pathways, read_extract
 from pakkeforlop.timeline import compiled
+compiled.MIN_ROWS = 0
 ex = read_extract(sys.argv[1])
 out = {}
 for switch in ("1", "0"):

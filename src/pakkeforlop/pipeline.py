@@ -45,6 +45,7 @@ from pakkeforlop.partition import (
     PartitionPlan,
     PartitionResult,
     combine,
+    estimated_rows,
     partition_extract,
     partition_pathways,
     run_partition,
@@ -204,7 +205,7 @@ def prepare(
     """
     settings = read or ReadSettings()
     shown = progress or _Quiet()
-    warming = compiled.warm_up_in_background()
+    warming = compiled.warm_up_in_background() if compiled.worth_it(_rows(source)) else None
     catalogue = load_catalogue(settings.edition, extension=settings.extension)
     if isinstance(source, Extract):
         extract = source
@@ -241,6 +242,18 @@ def prepare(
         FINDINGS_SCHEMA
     )
     return Prepared(extract, timeline, pathways, findings, catalogue)
+
+
+def _rows(source: SourceLike | Extract) -> int | None:
+    """The registrations of a source, if cheaply known (the read reports a bad source)."""
+    if isinstance(source, Extract):
+        return source.events.height
+    if isinstance(source, pl.LazyFrame):
+        return None
+    try:
+        return estimated_rows(source)
+    except ExtractError:
+        return None
 
 
 def _label(source: SourceLike | Extract) -> str:

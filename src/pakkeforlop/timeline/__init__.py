@@ -175,10 +175,14 @@ def _fast(
 
     They apply when every usable registration carries its type, as in the combined layout
     (:mod:`pakkeforlop.timeline.compiled` says what else it needs); not when the pass is
-    switched off.
+    switched off, nor to a table in memory of fewer than ``compiled.MIN_ROWS`` registrations
+    (loading the pass would cost more than it saves).
     """
     source = frame if frame is not None else lf
-    if not compiled.available() or not compiled.fits_schema(lf.collect_schema()):
+    rows = frame.height if frame is not None else None
+    if not compiled.worth_it(rows) or not compiled.available():
+        return None
+    if not compiled.fits_schema(lf.collect_schema()):
         return None
     if not all_typed(source):
         return None

@@ -1,27 +1,31 @@
 """The timeline's fast path: one sort of a packed key, one compiled pass (issue 16).
 
-When every usable registration carries its type (the combined layout always does), has a date
-from 2019 to mid-2041 and an outcome of at most one letter, the instance order of
-domain/extract-and-timeline.md §2 is one sort of a single 64-bit key per row (38 bits of the
-group hash, the type, the day, the event in same-day order, the outcome), and the state machine
-of :mod:`pakkeforlop.timeline.kernel` assigns the registrations and builds the instances in one
-pass over it. Only the few rows that need words (findings) and the start rows (strata) are
-looked up in the event table afterwards.
+When every usable registration carries its type (the combined layout always does), the
+instance order of domain/extract-and-timeline.md §2 is one sort of a single 64-bit key per row
+(38 bits of the group hash, the type, the day since 2019, the event in same-day order, the
+outcome), with one payload word carried along (46 bits of a second group hash, the care level,
+the age and the birth year). The state machine of :mod:`pakkeforlop.timeline.kernel` then
+assigns the registrations and builds the instances in one pass over them. Only the few rows
+that need words (findings) and the start rows (strata) are looked up in the event table
+afterwards.
 
-Groups whose hashes share the 38 bits sort together; they are detected by the full hash and
-re-sorted locally, so the order equals the general path's (group hash, then the order within
-the group). Anything else the key cannot order the way the general path does — typeless rows,
-dates outside the key's range, longer outcomes, two usable registrations alike in every part of
-the key, two groups sharing a full hash — makes :func:`walk_events` return ``None``, and
-:func:`pakkeforlop.timeline.build_pathways` takes the general path, which stays the definition
-(tests/test_timeline_compiled.py: identical pathways, findings and assignments).
+Groups whose hashes share the key's 38 bits sort together: a compiled pass finds those spans,
+and each is re-sorted by the full first hash (as the general path orders groups); the second
+hash tells the groups apart. Anything the key and payload cannot hold as the general path
+reads it — typeless rows, dates outside 2019 to mid-2041, ages or birth years outside the
+register's ranges, outcomes that are not null or one letter, coded columns of other types,
+two usable registrations alike in the whole key, two groups sharing the full first hash —
+makes :func:`walk_events` return ``None``, and :func:`pakkeforlop.timeline.build_pathways`
+takes the general path, which stays the definition (tests/test_timeline_compiled.py:
+identical pathways, findings and assignments). So do tables of fewer than :data:`MIN_ROWS`
+registrations, on which loading the pass costs more than it saves.
 
 The pass is compiled with numba (``cache=True``): the first run after installing compiles it
 (a few seconds; :func:`warm_up`, ``pakkeforlop warm-up``) and stores the machine code in numba's
 cache (next to the module when that is writable, otherwise the user's cache directory, or
-``NUMBA_CACHE_DIR``); later processes load it in a fraction of a second. Setting
-``PAKKEFORLOP_COMPILED_TIMELINE=0`` turns the fast path off, and numba's ``NUMBA_DISABLE_JIT=1``
-runs the state machine as plain Python (slow; for tests).
+``NUMBA_CACHE_DIR``; with none writable it is compiled for the process); later processes load
+it in about 0.2 s. Setting ``PAKKEFORLOP_COMPILED_TIMELINE=0`` turns the fast path off, and
+numba's ``NUMBA_DISABLE_JIT=1`` runs the state machine as plain Python (slow; for tests).
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from pakkeforlop.timeline.milestones import INSTANCE, derived_milestones
 
 __all__ = [
     "ENV_SWITCH",
+    "MIN_ROWS",
     "WARM_UP_LABEL",
     "Walked",
     "WarmUp",
@@ -58,6 +63,7 @@ __all__ = [
     "walk_events",
     "warm_up",
     "warm_up_in_background",
+    "worth_it",
 ]
 
 #: What a progress display says while waiting for :func:`warm_up_in_background`.
@@ -67,6 +73,13 @@ WARM_UP_LABEL: Final = (
 
 #: Environment variable that turns the compiled pass off when set to ``0``.
 ENV_SWITCH: Final = "PAKKEFORLOP_COMPILED_TIMELINE"
+
+#: Fewer registrations than this take the general path: importing numba and loading the pass
+#: (about 0.3 s) costs more than it saves on them (see :func:`worth_it`). Measured whole
+#: process, ``indicators``, 2-core machine, medians of 4, general vs compiled: the sample
+#: (14 k rows) 0.73 vs 1.02 s; 313 k rows 1.08 vs 1.24 s; 1.0 M 1.87 vs 1.79 s; 2.1 M 2.82
+#: vs 2.64 s.
+MIN_ROWS = 1_000_000
 
 #: Where the group hash starts in the key (a variable so that tests can narrow it and make
 #: groups share the key's hash bits).
@@ -101,6 +114,18 @@ def _compile() -> tuple[_Kernel, _Checker, _Spans]:
 def _kernel() -> _Kernel:
     """The compiled state machine."""
     return _compile()[0]
+
+
+def worth_it(rows: int | None) -> bool:
+    """Whether an extract of ``rows`` registrations should take the compiled pass.
+
+    ``None`` (not known in advance) counts as large.
+
+    Examples:
+        >>> worth_it(2_000) == (MIN_ROWS <= 2_000)
+        True
+    """
+    return rows is None or rows >= MIN_ROWS
 
 
 def available() -> bool:
