@@ -274,6 +274,27 @@ def test_a_closed_pipe_exits_0_quietly() -> None:
     assert "Traceback" not in done.stderr and "Broken pipe" not in done.stderr
 
 
+def test_the_console_script_keeps_its_exit_codes(tmp_path: Path) -> None:
+    # the script leaves with os._exit after flushing: the codes and the messages must survive
+    missing = tmp_path / "nowhere.parquet"
+    done = subprocess.run(
+        [*CLI, "indicators", str(missing)], capture_output=True, text=True, timeout=120, check=False
+    )
+    assert done.returncode == 2 and str(missing) in done.stderr, done.stderr
+    out = tmp_path / "ok.csv"
+    done = subprocess.run(
+        [*CLI, "indicators", str(SAMPLE), "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert out.read_text(encoding="utf-8").startswith("indicator_id,")
+    version = subprocess.run([*CLI, "--version"], capture_output=True, timeout=60, check=False)
+    assert version.returncode == 0 and version.stdout.startswith(b"pakkeforlop ")
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_a_signal_leaves_no_partial_file(tmp_path: Path, sig: signal.Signals) -> None:
     out = tmp_path / "big.csv"

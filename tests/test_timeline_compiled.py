@@ -342,3 +342,20 @@ def test_without_a_writable_cache_the_pass_compiles_for_the_process(tmp_path: Pa
     }
     ran = _child(env)
     assert ran["hits"] == 0, ran
+
+
+def test_small_tables_take_the_general_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    # below MIN_ROWS loading the pass costs more than it saves: it is not called, and the
+    # pipeline starts no warm-up for a small extract
+    from pakkeforlop import pipeline
+
+    monkeypatch.setattr(compiled, "MIN_ROWS", 1_000_000)
+    calls: list[str] = []
+    monkeypatch.setattr(compiled, "walk_events", lambda *_: calls.append("walk"))
+    monkeypatch.setattr(compiled, "warm_up_in_background", lambda: calls.append("warm"))
+    sample = read_extract(SAMPLE)
+    assert sample.events.height < compiled.MIN_ROWS
+    pipeline.prepare(SAMPLE)
+    assert calls == []
+    assert compiled.worth_it(None) and compiled.worth_it(compiled.MIN_ROWS)
+    assert not compiled.worth_it(compiled.MIN_ROWS - 1)

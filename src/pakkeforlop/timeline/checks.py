@@ -8,15 +8,14 @@ start (A) row, so every finding points at a line the user can open.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Final
 
 import polars as pl
 
 from pakkeforlop.codes import Catalogue
 from pakkeforlop.findings import empty_findings, finding_rows
+from pakkeforlop.timeline.milestones import INSTANCE
 
 __all__ = [
-    "FLAGGED",
     "invalid_for_type",
     "orphan_findings",
     "parallel_findings",
@@ -92,10 +91,6 @@ def _registration_checks() -> dict[str, tuple[pl.Expr, pl.Expr]]:
     }
 
 
-#: The columns of a flagged registration (:func:`registration_flags`).
-FLAGGED: Final = ("_row", "_ikey", "_rule", "_c_before", "_first_c_outcome")
-
-
 def registration_flags(rows: pl.LazyFrame) -> pl.LazyFrame:
     """208, 211, 221, 222, 223 and the decision-count rules: which registrations break them.
 
@@ -103,13 +98,14 @@ def registration_flags(rows: pl.LazyFrame) -> pl.LazyFrame:
         rows: Assigned registrations with running counts (the general path).
 
     Returns:
-        One row per (registration, rule it breaks): :data:`FLAGGED`, ``_rule`` the rule id.
+        One row per (registration, rule it breaks): ``_row``, the instance, ``_rule`` (the
+        rule id), ``_c_before`` and ``_first_c_outcome`` (what the messages quote).
     """
     return pl.concat(
         [
             rows.filter(cond).select(
                 "_row",
-                "_ikey",
+                INSTANCE,
                 pl.lit(rule_id).alias("_rule"),
                 pl.col("_c_before").cast(pl.Int64),
                 pl.col("_first_c_outcome").cast(pl.String),
