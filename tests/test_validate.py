@@ -29,6 +29,7 @@ from pakkeforlop.validate import (
     mask_ids,
     open_too_long,
     report_format,
+    start_rows,
     summarise,
     unit_never_registers,
     unit_sudden_drop,
@@ -124,6 +125,48 @@ def test_open_too_long_points_at_the_start_row() -> None:
     row = report.findings.filter(pl.col("rule_id") == "open_too_long").row(0, named=True)
     assert (row["source_row"], row["pathway_key"]) == (1, "p1|u1|D11|2020-01-01")
     assert row["source_file"] == "<dataframe>"
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(["p1", "p2", None]),
+            st.sampled_from(["u1", "u2"]),
+            st.sampled_from(["A", "M"]),
+            st.integers(1, 4),
+            st.sampled_from(["a.csv", "b.csv"]),
+        ),
+        max_size=30,
+    ),
+    st.data(),
+)
+def test_start_rows_of_some_pathways_are_those_of_all(
+    rows: list[tuple[str | None, str, str, int, str]], data: st.DataObject
+) -> None:
+    # Restricting to a few pathways (open_too_long's flagged ones) groups only their starts,
+    # and gives for each exactly what grouping every start gives: the first row of a
+    # duplicated start, null keys matched as equal.
+    ev = pl.LazyFrame(
+        {
+            "patient_id": [r[0] for r in rows],
+            "institution_id": [r[1] for r in rows],
+            "pathway_type": ["D11"] * len(rows),
+            "event": [r[2] for r in rows],
+            "event_date": [dt.date(2023, 1, r[3]) for r in rows],
+            "source_file": [r[4] for r in rows],
+            "source_row": list(range(len(rows), 0, -1)),
+        },
+        schema_overrides={"source_row": pl.UInt64},
+    )
+    keys = ["patient_id", "institution_id", "pathway_type", "start_date"]
+    every = start_rows(ev).collect()
+    wanted = every.select(keys).sample(
+        n=data.draw(st.integers(0, every.height)), seed=data.draw(st.integers(0, 9))
+    )
+    some = start_rows(ev, of=wanted).collect().sort(keys, nulls_last=True)
+    expected = every.join(wanted, on=keys, how="semi", nulls_equal=True)
+    assert some.to_dicts() == expected.sort(keys, nulls_last=True).to_dicts()
 
 
 def test_unit_never_registers_counts_closed_treatment_pathways_only() -> None:

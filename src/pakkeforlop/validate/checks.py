@@ -10,6 +10,7 @@ notes give none of them, so the defaults are our own choice [DERIVED].
 from __future__ import annotations
 
 import datetime as dt
+from typing import Final
 
 import polars as pl
 
@@ -58,7 +59,13 @@ def no_usable_registrations(source: str, rows_read: int, excluded: dict[str, int
     )
 
 
-def start_rows(events: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
+#: The columns that tie a pathway to its start (A) row in the event table.
+_START_KEYS: Final = ("patient_id", "institution_id", "pathway_type", "start_date")
+
+
+def start_rows(
+    events: pl.LazyFrame | pl.DataFrame, of: pl.LazyFrame | pl.DataFrame | None = None
+) -> pl.LazyFrame:
     """The source row of each start (A), keyed like the pathway it opens.
 
     Used to point pathway-level findings at the line a user can open (the A row), as the
@@ -66,21 +73,42 @@ def start_rows(events: pl.LazyFrame | pl.DataFrame) -> pl.LazyFrame:
 
     Args:
         events: The canonical event table.
+        of: Only the starts of these pathways (columns ``patient_id``, ``institution_id``,
+            ``pathway_type`` as text, ``start_date``): the few a finding needs, so that only
+            their rows are grouped, not every start of the extract.
 
     Returns:
         Columns ``patient_id``, ``institution_id``, ``pathway_type``, ``start_date``,
         ``source_file``, ``source_row`` (the first such row when a start is duplicated).
+
+    Examples:
+        >>> import datetime as dt
+        >>> ev = pl.LazyFrame({"patient_id": ["p1", "p1", "p2"], "institution_id": ["u"] * 3,
+        ...     "pathway_type": ["D11"] * 3, "event": ["A", "A", "A"],
+        ...     "event_date": [dt.date(2023, 1, 2), dt.date(2023, 5, 2), dt.date(2023, 1, 2)],
+        ...     "source_file": ["x.csv"] * 3, "source_row": [2, 3, 4]})
+        >>> wanted = pl.LazyFrame({"patient_id": ["p1"], "institution_id": ["u"],
+        ...     "pathway_type": ["D11"], "start_date": [dt.date(2023, 5, 2)]})
+        >>> start_rows(ev, of=wanted).collect()["source_row"].to_list()
+        [3]
     """
-    return (
+    starts = (
         events.lazy()
         .filter(pl.col("event") == "A")
-        .group_by(
+        .select(
             "patient_id",
             "institution_id",
             pl.col("pathway_type").cast(pl.String),
             pl.col("event_date").alias("start_date"),
+            "source_file",
+            "source_row",
         )
-        .agg(pl.col("source_file", "source_row").sort_by("source_file", "source_row").first())
+    )
+    if of is not None:
+        wanted = of.lazy().select(_START_KEYS).unique()
+        starts = starts.join(wanted, on=_START_KEYS, how="semi", nulls_equal=True)
+    return starts.group_by(_START_KEYS).agg(
+        pl.col("source_file", "source_row").sort_by("source_file", "source_row").first()
     )
 
 
@@ -126,9 +154,9 @@ def open_too_long(
         & (days > limit_days)
     )
     if events is not None:
-        keys = ["patient_id", "institution_id", "pathway_type", "start_date"]
-        flagged = flagged.with_columns(pl.col("pathway_type").cast(pl.String)).join(
-            start_rows(events), on=keys, how="left", nulls_equal=True
+        flagged = materialised(flagged.with_columns(pl.col("pathway_type").cast(pl.String)))
+        flagged = flagged.join(
+            start_rows(events, of=flagged), on=_START_KEYS, how="left", nulls_equal=True
         )
     flagged = materialised(flagged)
     message = pl.format(
