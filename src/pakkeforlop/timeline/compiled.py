@@ -259,8 +259,9 @@ def _order(keys: pl.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray] | No
         tie breaks order them).
     """
     # one sort of the key, the row and payload carried along (polars gathers them on every
-    # core; the pass then reads them in order)
-    ordered = keys.select("_k", "_payload").rechunk().with_row_index("_r").sort("_k")
+    # core; the pass then reads them in order). As one lazy plan: a third faster than the
+    # same steps eagerly (0.37 -> 0.25 s at 7 M rows), which materialise each step.
+    ordered = keys.lazy().select("_k", "_payload").with_row_index("_r").sort("_k").collect()
     order, key, payload = (ordered[c].to_numpy() for c in ("_r", "_k", "_payload"))
     clashes, ties = _compile()[1](_readonly(key, np.uint64), _readonly(payload, np.uint64))
     if clashes:
