@@ -102,3 +102,51 @@ def test_every_date_lies_within_its_period(day: dt.date, period: str) -> None:
         .with_columns(period_end(pl.col("s"), p).alias("e"))
     )
     assert row.row(0) == (first, label, last)
+
+
+def _by_hand(day: dt.date, period: str) -> tuple[dt.date, dt.date]:
+    """A period's first and last day, worked out with the standard library."""
+    months = {"month": 1, "tertial": 4, "year": 12}[period]
+    first = dt.date(day.year, (day.month - 1) // months * months + 1, 1)
+    after = first.month - 1 + months
+    following = dt.date(first.year + after // 12, after % 12 + 1, 1)
+    return first, following - dt.timedelta(days=1)
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 1, 1)),
+            # around the bounds of the table the look-up reads (1900-01-01 .. 2199-12-31)
+            st.dates(min_value=dt.date(1899, 11, 1), max_value=dt.date(1900, 2, 1)),
+            st.dates(min_value=dt.date(2199, 11, 1), max_value=dt.date(2200, 2, 1)),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from(["month", "tertial", "year"]),
+)
+def test_start_and_end_agree_with_the_calendar_inside_and_outside_the_table(
+    days: list[dt.date | None], period: str
+) -> None:
+    # period_start of any date, and period_end of any date (not only of a start: it is the
+    # day before the same day N months on), as the calendar gives them
+    p = check_period(period)
+    got = pl.DataFrame({"d": days}, schema={"d": pl.Date}).select(
+        period_start(pl.col("d"), p).alias("s"), period_end(pl.col("d"), p).alias("e")
+    )
+    expected_start = [None if d is None else _by_hand(d, p)[0] for d in days]
+    assert got["s"].to_list() == expected_start
+    for day, end in zip(days, got["e"].to_list(), strict=True):
+        if day is None:
+            assert end is None
+            continue
+        first, last = _by_hand(day, p)
+        if day == first:
+            assert end == last
+        else:  # N months on, clamped to the month's end, then a day back
+            assert end is not None and day < end + dt.timedelta(days=1) <= day + dt.timedelta(
+                days=367
+            )

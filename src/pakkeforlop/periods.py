@@ -11,7 +11,9 @@ scalar helpers (:func:`period_bounds`, :func:`parse_date_or_period`) serve optio
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
+from collections.abc import Callable
 from typing import Final, Literal, get_args
 
 import polars as pl
@@ -85,9 +87,9 @@ def period_start(date: pl.Expr, period: Period) -> pl.Expr:
         >>> df.select(period_start(pl.col("d"), "tertial")).item()
         datetime.date(2023, 5, 1)
     """
-    months = _MONTHS[period]
-    month = ((date.dt.month() - 1) // months) * months + 1
-    return pl.date(date.dt.year(), month, 1)
+    # named "date", as polars names the calendar function's pl.date(...)
+    start = _looked_up(date, _day_table(period, "start"), lambda d: _start_by_calendar(d, period))
+    return start.alias("date")
 
 
 def period_end(start: pl.Expr, period: Period) -> pl.Expr:
@@ -106,7 +108,53 @@ def period_end(start: pl.Expr, period: Period) -> pl.Expr:
         >>> df.select(period_end(pl.col("s"), "tertial")).item()
         datetime.date(2024, 4, 30)
     """
+    try:  # named like ``start``, as the calendar function is
+        name = start.meta.output_name()
+    except pl.exceptions.ComputeError:  # a multi-column expression: the calendar function
+        return _end_by_calendar(start, period)
+    end = _looked_up(start, _day_table(period, "end"), lambda d: _end_by_calendar(d, period))
+    return end.alias(name)
+
+
+# --- the two functions by the calendar, and their day tables --------------------------------------
+#
+# The calendar functions are the definitions. Built from year and month, or by adding months, they
+# cost about 40 ms per million dates in polars, and the indicator engine applies them to every
+# unit of every indicator; a look-up in a table of their values for every day of _TABLE_FIRST to
+# _TABLE_LAST is a seventh of that. Dates outside the table (none in a register extract, which
+# starts in 2019) go through the calendar functions themselves.
+
+_TABLE_FIRST: Final = dt.date(1900, 1, 1)
+_TABLE_LAST: Final = dt.date(2199, 12, 31)
+_EPOCH: Final = dt.date(1970, 1, 1)
+
+
+def _start_by_calendar(date: pl.Expr, period: Period) -> pl.Expr:
+    months = _MONTHS[period]
+    month = ((date.dt.month() - 1) // months) * months + 1
+    return pl.date(date.dt.year(), month, 1)
+
+
+def _end_by_calendar(start: pl.Expr, period: Period) -> pl.Expr:
     return start.dt.offset_by(f"{_MONTHS[period]}mo").dt.offset_by("-1d")
+
+
+@functools.cache
+def _day_table(period: Period, which: Literal["start", "end"]) -> pl.Series:
+    """The calendar function's value for each day of the table, as days since 1970 (Int32)."""
+    days = pl.DataFrame({"d": pl.date_range(_TABLE_FIRST, _TABLE_LAST, "1d", eager=True)})
+    by_calendar = _start_by_calendar if which == "start" else _end_by_calendar
+    return days.select(by_calendar(pl.col("d"), period).cast(pl.Int32)).to_series()
+
+
+def _looked_up(
+    date: pl.Expr, table: pl.Series, by_calendar: Callable[[pl.Expr], pl.Expr]
+) -> pl.Expr:
+    """``by_calendar(date)``, looked up in ``table`` for the dates it covers."""
+    index = date.cast(pl.Date).cast(pl.Int32) - (_TABLE_FIRST - _EPOCH).days
+    inside = (index >= 0) & (index < table.len())
+    looked = pl.lit(table).gather(index.clip(0, table.len() - 1)).cast(pl.Date)
+    return pl.when(inside).then(looked).otherwise(by_calendar(pl.when(~inside).then(date)))
 
 
 def period_label(start: pl.Expr, period: Period) -> pl.Expr:
