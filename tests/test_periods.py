@@ -15,7 +15,9 @@ from pakkeforlop.periods import (
     parse_date_or_period,
     period_bounds,
     period_end,
+    period_first_day,
     period_label,
+    period_number,
     period_of,
     period_start,
 )
@@ -118,7 +120,7 @@ def _by_hand(day: dt.date, period: str) -> tuple[dt.date, dt.date]:
     st.lists(
         st.one_of(
             st.none(),
-            st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9999, 1, 1)),
+            st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9998, 12, 31)),
             # around the bounds of the table the look-up reads (1900-01-01 .. 2199-12-31)
             st.dates(min_value=dt.date(1899, 11, 1), max_value=dt.date(1900, 2, 1)),
             st.dates(min_value=dt.date(2199, 11, 1), max_value=dt.date(2200, 2, 1)),
@@ -150,3 +152,37 @@ def test_start_and_end_agree_with_the_calendar_inside_and_outside_the_table(
             assert end is not None and day < end + dt.timedelta(days=1) <= day + dt.timedelta(
                 days=367
             )
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.none(),
+            st.dates(min_value=dt.date(1, 1, 1), max_value=dt.date(9998, 12, 31)),
+            st.dates(min_value=dt.date(1899, 11, 1), max_value=dt.date(1900, 2, 1)),
+            st.dates(min_value=dt.date(2199, 11, 1), max_value=dt.date(2200, 2, 1)),
+        ),
+        min_size=1,
+        max_size=40,
+    ),
+    st.sampled_from(["month", "tertial", "year"]),
+)
+def test_period_numbers_count_periods_and_give_their_first_day(
+    days: list[dt.date | None], period: str
+) -> None:
+    # consecutive periods have consecutive numbers, and a number's first day is period_start's
+    p = check_period(period)
+    got = (
+        pl.DataFrame({"d": days}, schema={"d": pl.Date})
+        .with_columns(period_number(pl.col("d"), p).alias("n"))
+        .with_columns(period_first_day(pl.col("n"), p).alias("first"))
+    )
+    for day, number, first in got.select("d", "n", "first").rows():
+        if day is None:
+            assert number is None and first is None
+            continue
+        start, _ = _by_hand(day, p)
+        assert first == start
+        months = {"month": 1, "tertial": 4, "year": 12}[p]
+        assert number == day.year * (12 // months) + (day.month - 1) // months

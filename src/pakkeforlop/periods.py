@@ -27,7 +27,9 @@ __all__ = [
     "parse_date_or_period",
     "period_bounds",
     "period_end",
+    "period_first_day",
     "period_label",
+    "period_number",
     "period_of",
     "period_start",
     "recent_periods",
@@ -151,10 +153,79 @@ def _looked_up(
     date: pl.Expr, table: pl.Series, by_calendar: Callable[[pl.Expr], pl.Expr]
 ) -> pl.Expr:
     """``by_calendar(date)``, looked up in ``table`` for the dates it covers."""
-    index = date.cast(pl.Date).cast(pl.Int32) - (_TABLE_FIRST - _EPOCH).days
+    day = date.cast(pl.Date).cast(pl.Int32)
+    return _in_table(day, (_TABLE_FIRST - _EPOCH).days, table, by_calendar, date)
+
+
+def _in_table(
+    key: pl.Expr,
+    first: int,
+    table: pl.Series,
+    by_calendar: Callable[[pl.Expr], pl.Expr],
+    argument: pl.Expr,
+) -> pl.Expr:
+    """``by_calendar(argument)``, as the date ``table[key - first]`` where the table has it."""
+    index = key - first
     inside = (index >= 0) & (index < table.len())
     looked = pl.lit(table).gather(index.clip(0, table.len() - 1)).cast(pl.Date)
-    return pl.when(inside).then(looked).otherwise(by_calendar(pl.when(~inside).then(date)))
+    return pl.when(inside).then(looked).otherwise(by_calendar(pl.when(~inside).then(argument)))
+
+
+def period_number(date: pl.Expr, period: Period) -> pl.Expr:
+    """The number of the period a date falls in: consecutive periods have consecutive numbers.
+
+    ``year * periods_per_year + period_in_year`` (Int32), so that a range of periods is a range
+    of integers (:func:`period_first_day` turns a number back into the period's first day).
+
+    Examples:
+        >>> import datetime as dt
+        >>> df = pl.DataFrame({"d": [dt.date(2023, 12, 31), dt.date(2024, 1, 1)]})
+        >>> df.select(period_number(pl.col("d"), "tertial"))["d"].to_list()
+        [6071, 6072]
+    """
+    months = _MONTHS[period]
+    return (
+        date.dt.year().cast(pl.Int32) * (12 // months)
+        + (date.dt.month().cast(pl.Int32) - 1) // months
+    )
+
+
+def period_first_day(number: pl.Expr, period: Period) -> pl.Expr:
+    """The first day of the period numbered ``number`` (see :func:`period_number`).
+
+    Examples:
+        >>> df = pl.DataFrame({"n": [6071, 6072]}, schema={"n": pl.Int32})
+        >>> df.select(period_first_day(pl.col("n"), "tertial")).to_series().to_list()
+        [datetime.date(2023, 9, 1), datetime.date(2024, 1, 1)]
+    """
+    per_year = 12 // _MONTHS[period]
+    first_day = _in_table(
+        number.cast(pl.Int32),
+        _TABLE_FIRST.year * per_year,
+        _number_table(period),
+        lambda n: _first_day_by_calendar(n, period),
+        number,
+    )
+    return first_day.alias("date")  # as period_start names it
+
+
+def _first_day_by_calendar(number: pl.Expr, period: Period) -> pl.Expr:
+    months = _MONTHS[period]
+    per_year = 12 // months
+    return pl.date(number // per_year, (number % per_year) * months + 1, 1)
+
+
+@functools.cache
+def _number_table(period: Period) -> pl.Series:
+    """The first day of each period from _TABLE_FIRST to _TABLE_LAST, by number."""
+    per_year = 12 // _MONTHS[period]
+    first = _TABLE_FIRST.year * per_year
+    numbers = pl.int_range(first, (_TABLE_LAST.year + 1) * per_year, dtype=pl.Int32, eager=True)
+    return (
+        pl.DataFrame({"n": numbers})
+        .select(_first_day_by_calendar(pl.col("n"), period).cast(pl.Int32))
+        .to_series()
+    )
 
 
 def period_label(start: pl.Expr, period: Period) -> pl.Expr:

@@ -38,7 +38,7 @@ from pakkeforlop.indicators.models import (
     OutcomeCodes,
 )
 from pakkeforlop.indicators.times import PathwayTimes
-from pakkeforlop.periods import Period, period_end, period_start
+from pakkeforlop.periods import Period, period_end, period_first_day, period_number
 from pakkeforlop.schema import CARE_LEVEL, PATHWAY_STATUS
 
 __all__ = [
@@ -437,10 +437,6 @@ def _pending_interval(
     )
 
 
-#: ``pl.date_ranges`` steps of each period kind.
-_PERIOD_STEP: Final[dict[str, str]] = {"month": "1mo", "tertial": "4mo", "year": "1y"}
-
-
 def _open_frame(frame: pl.LazyFrame, ctx: CompileContext) -> pl.LazyFrame:
     """One row per pathway and period end on which the pathway is open (``_period_end``).
 
@@ -451,14 +447,14 @@ def _open_frame(frame: pl.LazyFrame, ctx: CompileContext) -> pl.LazyFrame:
     per = ctx.period
     start = pl.col("start_date")
     last = pl.min_horizontal(pl.coalesce(pl.col("end_date"), _REF), _REF)
-    ends = pl.date_ranges(
-        period_start(start, per), period_start(last, per), interval=_PERIOD_STEP[per]
-    )
+    # the periods from the start's to the last day's, as a range of period numbers (a range of
+    # dates by calendar steps cost three times as much)
+    numbers = pl.int_ranges(period_number(start, per), period_number(last, per) + 1)
     exploded = (
         frame.filter(start.is_not_null() & (start <= _REF))
-        .with_columns(ends.alias("_p"))
+        .with_columns(numbers.alias("_p"))
         .explode("_p")
-        .with_columns(period_end(pl.col("_p"), per).alias("_period_end"))
+        .with_columns(period_end(period_first_day(pl.col("_p"), per), per).alias("_period_end"))
     )
     end = pl.col("_period_end")
     still_open = pl.col("end_date").is_null() | (pl.col("end_date") >= end)
