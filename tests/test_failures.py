@@ -255,6 +255,26 @@ def test_a_failed_write_leaves_the_previous_file(
     assert _leftovers(tmp_path) == []
 
 
+@pytest.mark.parametrize("umask", [0o022, 0o077, 0o002])
+def test_outputs_get_the_permissions_of_a_plain_write(tmp_path: Path, umask: int) -> None:
+    # the atomic write goes through a private temporary file (mode 0600): the output must not
+    # keep that mode, but get what writing it directly would give (0666 less the umask), or
+    # keep the mode of the file it replaces
+    src = _csv(tmp_path / "in.csv", *GOOD_ROWS)
+    new, replaced = tmp_path / "new.csv", tmp_path / "replaced.csv"
+    replaced.write_text("old\n", encoding="utf-8")
+    replaced.chmod(0o640)
+    before = os.umask(umask)
+    try:
+        assert _run("timeline", src, "-o", new)[0] == 0
+        assert _run("timeline", src, "-o", replaced)[0] == 0
+    finally:
+        os.umask(before)
+    assert new.stat().st_mode & 0o777 == 0o666 & ~umask
+    assert replaced.stat().st_mode & 0o777 == 0o640
+    assert replaced.read_text(encoding="utf-8") != "old\n"
+
+
 # --- real processes: a closed pipe, Ctrl-C and SIGTERM --------------------------------------------
 
 CLI = [sys.executable, "-c", "from pakkeforlop_cli.entry import run; run()"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
+import stat
 import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -106,8 +107,13 @@ def atomic_output(target: str | Path) -> Iterator[Path]:
     except OSError as exc:
         msg = f"cannot write {path}: {_reason(exc)}"
         raise OutputError(msg) from None
-    os.close(fd)
     temp = Path(name)
+    # mkstemp makes the file readable by its owner alone; the output gets the permissions a
+    # plain write would give it (those of the file it replaces, else 0666 less the umask), where
+    # the file system lets us set them
+    with contextlib.suppress(OSError):
+        os.fchmod(fd, _mode_for(path))
+    os.close(fd)
     try:
         yield temp
         temp.replace(path)
@@ -118,6 +124,25 @@ def atomic_output(target: str | Path) -> Iterator[Path]:
             msg = f"cannot write {path}: {_reason(exc)}"
             raise OutputError(msg) from None
         raise
+
+
+def _mode_for(path: Path) -> int:
+    """The permission bits a file written at ``path`` the ordinary way would have."""
+    try:
+        return stat.S_IMODE(path.stat().st_mode)
+    except OSError:  # no file there yet
+        return 0o666 & ~_umask()
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system allows."""
+    with contextlib.suppress(OSError, ValueError):
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("Umask:"):
+                return int(line.split()[1], 8)
+    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it, and set it back
+    os.umask(mask)
+    return mask
 
 
 def write_atomic(target: str | Path, write: Callable[[Path], object]) -> Path:
