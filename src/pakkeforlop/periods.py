@@ -77,11 +77,11 @@ def period_start(date: pl.Expr, period: Period) -> pl.Expr:
     """The first day of the period a date falls in.
 
     Args:
-        date: A date expression.
+        date: A date expression (a datetime is taken as its day).
         period: The period kind.
 
     Returns:
-        A date expression.
+        A date expression, named ``date``; elementwise, also inside an aggregation.
 
     Examples:
         >>> import datetime as dt
@@ -97,12 +97,15 @@ def period_start(date: pl.Expr, period: Period) -> pl.Expr:
 def period_end(start: pl.Expr, period: Period) -> pl.Expr:
     """The last day of a period, from its first day (see :func:`period_start`).
 
+    Of any other day it is the day before the same day a period later (the last day of the
+    month when that month is shorter).
+
     Args:
-        start: A date expression holding period starts.
+        start: A date expression holding period starts (a datetime is taken as its day).
         period: The period kind.
 
     Returns:
-        A date expression.
+        A date expression named like ``start``; elementwise, also inside an aggregation.
 
     Examples:
         >>> import datetime as dt
@@ -113,7 +116,7 @@ def period_end(start: pl.Expr, period: Period) -> pl.Expr:
     try:  # named like ``start``, as the calendar function is
         name = start.meta.output_name()
     except pl.exceptions.ComputeError:  # a multi-column expression: the calendar function
-        return _end_by_calendar(start, period)
+        return _end_by_calendar(start.cast(pl.Date), period)
     end = _looked_up(start, _day_table(period, "end"), lambda d: _end_by_calendar(d, period))
     return end.alias(name)
 
@@ -126,8 +129,8 @@ def period_end(start: pl.Expr, period: Period) -> pl.Expr:
 # _TABLE_LAST is a seventh of that. Dates outside the table (none in a register extract, which
 # starts in 2019) go through the calendar functions themselves.
 
-_TABLE_FIRST: Final = dt.date(1900, 1, 1)
-_TABLE_LAST: Final = dt.date(2199, 12, 31)
+_TABLE_FIRST: Final = dt.date(2000, 1, 1)
+_TABLE_LAST: Final = dt.date(2099, 12, 31)
 _EPOCH: Final = dt.date(1970, 1, 1)
 
 
@@ -153,8 +156,8 @@ def _looked_up(
     date: pl.Expr, table: pl.Series, by_calendar: Callable[[pl.Expr], pl.Expr]
 ) -> pl.Expr:
     """``by_calendar(date)``, looked up in ``table`` for the dates it covers."""
-    day = date.cast(pl.Date).cast(pl.Int32)
-    return _in_table(day, (_TABLE_FIRST - _EPOCH).days, table, by_calendar, date)
+    day = date.cast(pl.Date)
+    return _in_table(day.cast(pl.Int32), (_TABLE_FIRST - _EPOCH).days, table, by_calendar, day)
 
 
 def _in_table(
@@ -167,8 +170,14 @@ def _in_table(
     """``by_calendar(argument)``, as the date ``table[key - first]`` where the table has it."""
     index = key - first
     inside = (index >= 0) & (index < table.len())
-    looked = pl.lit(table).gather(index.clip(0, table.len() - 1)).cast(pl.Date)
-    return pl.when(inside).then(looked).otherwise(by_calendar(pl.when(~inside).then(argument)))
+    # the table as one list value, read at each row's index: elementwise, so also one value per
+    # group inside an aggregation (a gather from the table as a column would give a list there)
+    looked = pl.lit(table).implode().list.get(index.clip(0, table.len() - 1))
+    return (
+        pl.when(inside)
+        .then(looked.cast(pl.Date))
+        .otherwise(by_calendar(pl.when(~inside).then(argument)))
+    )
 
 
 def period_number(date: pl.Expr, period: Period) -> pl.Expr:
