@@ -107,13 +107,13 @@ def atomic_output(target: str | Path) -> Iterator[Path]:
     except OSError as exc:
         msg = f"cannot write {path}: {_reason(exc)}"
         raise OutputError(msg) from None
+    os.close(fd)
     temp = Path(name)
     # mkstemp makes the file readable by its owner alone; the output gets the permissions a
     # plain write would give it (those of the file it replaces, else 0666 less the umask), where
-    # the file system lets us set them
+    # the file system lets us set them (os.chmod: os.fchmod is POSIX-only before Python 3.13)
     with contextlib.suppress(OSError):
-        os.fchmod(fd, _mode_for(path))
-    os.close(fd)
+        temp.chmod(_mode_for(path))
     try:
         yield temp
         temp.replace(path)
@@ -140,7 +140,9 @@ def _umask() -> int:
         for line in Path("/proc/self/status").read_text().splitlines():
             if line.startswith("Umask:"):
                 return int(line.split()[1], 8)
-    mask = os.umask(0o022)  # elsewhere the only way to read it is to set it, and set it back
+    # elsewhere the only way to read it is to set it and set it back; meanwhile a file another
+    # thread creates gets 0o077, so the race can only make a file more private, never less
+    mask = os.umask(0o077)
     os.umask(mask)
     return mask
 
